@@ -1,0 +1,117 @@
+// Signals a launched process and all its descendants at once: one process-group signal, plus each descendant that left the group.
+import treeKill from 'tree-kill';
+import { isDead, type OsProcess } from '../os/osProcess';
+import { descendantsIn, type ProcessSource } from '../os/processSource';
+
+/** A process we know by pid and start stamp, so a reused pid is never mistaken for it. */
+export interface ProcessIdentity {
+  pid: number;
+  startTime: number;
+}
+
+export interface TreeRoot extends ProcessIdentity {
+  /** The group the root leads (its pid, as ProcScope starts every process in its own group); undefined on Windows. */
+  pgid: number | undefined;
+  /** True until the root has been reaped: while it is, its pid and group id cannot belong to anyone else. */
+  leaderAlive: boolean;
+}
+
+function send(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false; // already gone (ESRCH), or not ours to signal (EPERM)
+  }
+}
+
+/** The processes among `known` that are still the very processes we recorded. */
+async function stillThere(source: ProcessSource, known: Iterable<ProcessIdentity>): Promise<OsProcess[]> {
+  const alive: OsProcess[] = [];
+  for (const { pid, startTime } of known) {
+    const now = await source.get(pid);
+    if (now && now.startTime === startTime && !isDead(now)) alive.push(now);
+  }
+  return alive;
+}
+
+/**
+ * Sends `signal` to `root` and every descendant, and returns every process signalled (so the caller can wait for them).
+ * `known` are descendants seen earlier: orphans that were re-parented away from the tree are still found through them.
+ */
+export async function signalTree(
+  source: ProcessSource | undefined,
+  root: TreeRoot,
+  known: Iterable<ProcessIdentity>,
+  signal: NodeJS.Signals,
+): Promise<ProcessIdentity[]> {
+  if (!source) return signalWithTreeKill(root, signal);
+  const targets = new Map<number, OsProcess>();
+  let groupIsOurs = false;
+  if (root.leaderAlive && root.pgid === undefined) {
+    // Not our child, so nothing holds its pid for us: make sure it is still the same process.
+    const now = await source.get(root.pid);
+    if (!now || now.startTime !== root.startTime || isDead(now)) root = { ...root, leaderAlive: false };
+  }
+  if (root.leaderAlive) {
+    // Walk first: once the group is signalled, dying parents hand their children to init and the links are lost.
+    for (const p of await source.descendants(root.pid)) targets.set(p.pid, p);
+    groupIsOurs = root.pgid !== undefined;
+  }
+  const survivors = await stillThere(source, known);
+  if (!root.leaderAlive && survivors.length > 0) {
+    // Orphans of a dead root: include whatever they spawned in turn.
+    const table = await source.all();
+    for (const orphan of survivors) for (const p of [orphan, ...descendantsIn(table, orphan.pid)]) targets.set(p.pid, p);
+  } else {
+    for (const p of survivors) targets.set(p.pid, p);
+  }
+  // A group id stays allocated while any member lives, so a known member proves the group is still ours.
+  if (!groupIsOurs && root.pgid !== undefined) groupIsOurs = survivors.some((p) => p.pgid === root.pgid);
+
+  const signalled: ProcessIdentity[] = [];
+  if (root.leaderAlive) signalled.push({ pid: root.pid, startTime: root.startTime });
+  if (groupIsOurs && root.pgid !== undefined) send(-root.pgid, signal);
+  else if (root.leaderAlive) send(root.pid, signal);
+  for (const p of targets.values()) {
+    if (isDead(p)) continue;
+    if (!(groupIsOurs && p.pgid === root.pgid)) send(p.pid, signal);
+    signalled.push({ pid: p.pid, startTime: p.startTime });
+  }
+  return signalled;
+}
+
+function signalWithTreeKill(root: TreeRoot, signal: NodeJS.Signals): Promise<ProcessIdentity[]> {
+  if (!root.leaderAlive) return Promise.resolve([]);
+  return new Promise((resolve) => treeKill(root.pid, signal, () => resolve([{ pid: root.pid, startTime: root.startTime }])));
+}
+
+/** Those of `targets` still alive (zombies count as gone: they hold no resources but a table slot). */
+export async function aliveAmong(source: ProcessSource | undefined, targets: readonly ProcessIdentity[]): Promise<ProcessIdentity[]> {
+  if (!source) return targets.filter((t) => send(t.pid, 0 as unknown as NodeJS.Signals));
+  const alive: ProcessIdentity[] = [];
+  for (const target of targets) {
+    const now = await source.get(target.pid);
+    if (now && now.startTime === target.startTime && !isDead(now)) alive.push(target);
+  }
+  return alive;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until every target is gone or `timeoutMs` passes; returns those still alive. Checks often at first, then less. */
+export async function waitGone(
+  source: ProcessSource | undefined,
+  targets: readonly ProcessIdentity[],
+  timeoutMs: number,
+): Promise<ProcessIdentity[]> {
+  const deadline = Date.now() + timeoutMs;
+  let remaining = await aliveAmong(source, targets);
+  let delay = 1;
+  while (remaining.length > 0 && Date.now() < deadline) {
+    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    delay = Math.min(delay * 2, 25);
+    remaining = await aliveAmong(source, remaining);
+  }
+  return remaining;
+}

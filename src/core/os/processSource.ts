@@ -1,0 +1,148 @@
+// One interface over the platform's process table: /proc on Linux, `ps` on macOS and the BSDs.
+import { execFile } from 'node:child_process';
+import { isDead, type OsProcess } from './osProcess';
+import * as procfs from './procfs';
+
+export interface ProcessSource {
+  /** The process `pid` now, or undefined. */
+  get(pid: number): Promise<OsProcess | undefined>;
+  /** Every live descendant of `pid` that can still be reached through parent links, nearest first. */
+  descendants(pid: number): Promise<OsProcess[]>;
+  /** The whole process table. */
+  all(): Promise<Map<number, OsProcess>>;
+  /** argv of `pid` (empty when unknown). */
+  cmdline(pid: number): Promise<string[]>;
+}
+
+/** Walks parent links in a full table: every process below `pid`, nearest first. */
+export function descendantsIn(table: Map<number, OsProcess>, pid: number): OsProcess[] {
+  const byParent = new Map<number, OsProcess[]>();
+  for (const process of table.values()) {
+    const siblings = byParent.get(process.ppid);
+    if (siblings) siblings.push(process);
+    else byParent.set(process.ppid, [process]);
+  }
+  const found: OsProcess[] = [];
+  const queue = [pid];
+  const seen = new Set<number>([pid]);
+  while (queue.length > 0) {
+    for (const child of byParent.get(queue.shift() as number) ?? []) {
+      if (seen.has(child.pid)) continue;
+      seen.add(child.pid);
+      found.push(child);
+      queue.push(child.pid);
+    }
+  }
+  return found;
+}
+
+/** Linux: reads /proc; descendants come from the kernel's per-thread children lists, so the cost grows with the tree, not the machine. */
+export class ProcfsSource implements ProcessSource {
+  private readonly childrenFiles = procfs.hasChildrenFiles();
+
+  async get(pid: number): Promise<OsProcess | undefined> {
+    return procfs.readStat(pid);
+  }
+
+  getSync(pid: number): OsProcess | undefined {
+    return procfs.readStat(pid);
+  }
+
+  async descendants(pid: number): Promise<OsProcess[]> {
+    return this.descendantsSync(pid);
+  }
+
+  descendantsSync(pid: number): OsProcess[] {
+    if (!this.childrenFiles) return descendantsIn(procfs.scanAll(), pid);
+    const root = procfs.readStat(pid);
+    if (!root) return [];
+    const found: OsProcess[] = [];
+    const queue: OsProcess[] = [root];
+    const seen = new Set<number>([pid]);
+    while (queue.length > 0) {
+      for (const childPid of procfs.readChildren(queue.shift() as OsProcess)) {
+        if (seen.has(childPid)) continue;
+        seen.add(childPid);
+        const child = procfs.readStat(childPid);
+        if (!child) continue;
+        found.push(child);
+        queue.push(child);
+      }
+    }
+    return found;
+  }
+
+  async all(): Promise<Map<number, OsProcess>> {
+    return procfs.scanAll();
+  }
+
+  async cmdline(pid: number): Promise<string[]> {
+    return procfs.readCmdline(pid);
+  }
+}
+
+const PS_FIELDS = 'pid=,ppid=,pgid=,state=,rss=,time=,lstart=,comm=';
+
+/** Parses `ps -axo pid=,ppid=,pgid=,state=,rss=,time=,lstart=,comm=` output (lstart is always 24 characters). */
+export function parsePs(output: string): Map<number, OsProcess> {
+  const table = new Map<number, OsProcess>();
+  for (const line of output.split('\n')) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\w{3} \w{3}\s+\d+ [\d:]+ \d{4})\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const [, pid, ppid, pgid, state, rss, time, lstart, comm] = match;
+    table.set(Number(pid), {
+      pid: Number(pid),
+      ppid: Number(ppid),
+      pgid: Number(pgid),
+      state: state[0],
+      rssBytes: Number(rss) * 1024,
+      cpuMs: parseCpuTime(time),
+      startTime: Date.parse(lstart) || 0,
+      comm: comm.trim().split('/').pop() ?? comm,
+      threads: 1,
+    });
+  }
+  return table;
+}
+
+/** `[[dd-]hh:]mm:ss[.cc]` as ps prints cumulative CPU time, in milliseconds. */
+export function parseCpuTime(text: string): number {
+  const [days, rest] = text.includes('-') ? text.split('-') : ['0', text];
+  const parts = rest.split(':').map(Number);
+  while (parts.length < 3) parts.unshift(0);
+  const [h, m, s] = parts;
+  return (((Number(days) * 24 + h) * 60 + m) * 60 + s) * 1000;
+}
+
+/** macOS and the BSDs: one `ps` run per question (VS Code's own process explorer does the same). */
+export class PsSource implements ProcessSource {
+  async all(): Promise<Map<number, OsProcess>> {
+    const output = await new Promise<string>((resolve) => {
+      execFile('ps', ['-axo', PS_FIELDS], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } }, (_error, stdout) =>
+        resolve(stdout ?? ''),
+      );
+    });
+    return parsePs(output);
+  }
+
+  async get(pid: number): Promise<OsProcess | undefined> {
+    return (await this.all()).get(pid);
+  }
+
+  async descendants(pid: number): Promise<OsProcess[]> {
+    return descendantsIn(await this.all(), pid).filter((p) => !isDead(p));
+  }
+
+  async cmdline(pid: number): Promise<string[]> {
+    return new Promise((resolve) => {
+      execFile('ps', ['-o', 'command=', '-p', String(pid)], (_error, stdout) => resolve((stdout ?? '').trim().split(/\s+/).filter(Boolean)));
+    });
+  }
+}
+
+/** The best source this platform has, or undefined where descendants cannot be listed (Windows). */
+export function createProcessSource(platform: NodeJS.Platform = process.platform): ProcessSource | undefined {
+  if (platform === 'linux' && procfs.hasProcfs()) return new ProcfsSource();
+  if (platform === 'win32') return undefined;
+  return new PsSource();
+}

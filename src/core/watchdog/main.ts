@@ -1,0 +1,39 @@
+// The watchdog process: outlives the extension host, and when the host's pipe closes, ends every process the host left registered.
+import treeKill from 'tree-kill';
+import { createProcessSource } from '../os/processSource';
+import { cleanUp } from './cleanup';
+import { applyLine, type Registry } from './protocol';
+
+const registry: Registry = { groups: new Map(), processes: new Map() };
+const graceMs = Number(process.env.PROCSCOPE_WATCHDOG_GRACE_MS) || 500;
+let buffered = '';
+let finishing = false;
+
+async function finish(): Promise<void> {
+  if (finishing) return;
+  finishing = true;
+  const source = createProcessSource();
+  try {
+    if (source) {
+      await cleanUp(registry, source, graceMs);
+    } else {
+      const pids = [...registry.groups.values()].map((g) => g.leaderPid).concat([...registry.processes.keys()]);
+      await Promise.all(pids.map((pid) => new Promise((resolve) => treeKill(pid, 'SIGKILL', resolve))));
+    }
+  } finally {
+    process.exit(0);
+  }
+}
+
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk: string) => {
+  buffered += chunk;
+  let newline: number;
+  while ((newline = buffered.indexOf('\n')) >= 0) {
+    applyLine(registry, buffered.slice(0, newline));
+    buffered = buffered.slice(newline + 1);
+  }
+});
+process.stdin.on('end', () => void finish());
+process.stdin.on('error', () => void finish());
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void finish());

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { applyLine, type Registry } from '../../src/core/watchdog/protocol';
+import { isRunning, ROOT, waitFor } from './helpers';
+
+interface HostReport {
+  pids: number[];
+  watchdog: number;
+}
+
+const started: number[] = [];
+after(() => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  }
+});
+
+async function startHost(mode: 'wait' | 'shutdown'): Promise<{ host: ChildProcess; report: HostReport }> {
+  const host = spawn(process.execPath, [resolve(ROOT, 'out/test/fixtures/host.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  host.stdout?.setEncoding('utf8');
+  host.stdout?.on('data', (chunk: string) => (text += chunk));
+  const report = await waitFor(() => (text.includes('\n') ? (JSON.parse(text.split('\n')[0]) as HostReport) : undefined), 10_000, 'the host to report');
+  started.push(...report.pids, report.watchdog);
+  return { host, report };
+}
+
+describe('watchdog', () => {
+  it('ends every registered process, inside and outside the group, when the host is SIGKILLed', async () => {
+    const { host, report } = await startHost('wait');
+    assert.equal(report.pids.length, 5, `expected 5 live processes, got ${JSON.stringify(report.pids)}`);
+    for (const pid of report.pids) assert.ok(isRunning(pid));
+    host.kill('SIGKILL');
+    await once(host, 'exit');
+    const began = Date.now();
+    await waitFor(() => report.pids.every((pid) => !isRunning(pid)), 3000, `every pid of ${JSON.stringify(report.pids)} to be gone`);
+    assert.ok(Date.now() - began < 3000);
+    await waitFor(() => !isRunning(report.watchdog), 3000, 'the watchdog to exit');
+  });
+
+  it('has nothing left to do after an orderly shutdown, and exits', async () => {
+    const { host, report } = await startHost('shutdown');
+    await once(host, 'exit');
+    for (const pid of report.pids) assert.ok(!isRunning(pid), `pid ${pid} survived shutdown`);
+    await waitFor(() => !isRunning(report.watchdog), 3000, 'the watchdog to exit');
+  });
+});
+
+describe('watchdog protocol', () => {
+  it('registers and forgets groups and processes, ignoring malformed lines', () => {
+    const registry: Registry = { groups: new Map(), processes: new Map() };
+    applyLine(registry, 'g 100 100 5555');
+    applyLine(registry, 'p 200 6666');
+    applyLine(registry, 'p 1 1'); // never init
+    applyLine(registry, 'g x y z');
+    applyLine(registry, 'bogus');
+    assert.deepEqual([...registry.groups], [[100, { leaderPid: 100, startTime: 5555 }]]);
+    assert.deepEqual([...registry.processes], [[200, 6666]]);
+    applyLine(registry, 'G 100');
+    applyLine(registry, 'P 200');
+    assert.equal(registry.groups.size + registry.processes.size, 0);
+  });
+});
