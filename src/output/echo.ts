@@ -1,0 +1,50 @@
+// Echoes process output into the log, prefixed by the process name, when procscope.echoOutput is on; floods are summarised.
+import type { Logger } from '../core/logger';
+import { STDERR } from '../core/output/outputBuffer';
+import type { ProcessTable } from '../core/processTable';
+
+const MAX_LINES_PER_SECOND = 2000;
+
+export class OutputEcho {
+  private windowStart = 0;
+  private linesInWindow = 0;
+  private readonly skipped = new Map<string, number>();
+  private readonly subscription: { dispose(): void };
+
+  constructor(
+    private readonly table: ProcessTable,
+    private readonly logger: Logger,
+    private readonly enabled: () => boolean,
+  ) {
+    this.subscription = table.onOutput(({ id, stream, lines }) => {
+      if (this.enabled()) this.echo(id, stream === STDERR ? '!' : '|', lines);
+    });
+  }
+
+  private echo(id: string, mark: string, lines: Buffer): void {
+    const name = this.table.entry(id)?.name ?? id;
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) this.reportSkipped(now);
+    const text = lines.toString('utf8').split('\n');
+    text.pop(); // lines end with a newline
+    for (const line of text) {
+      if (this.linesInWindow >= MAX_LINES_PER_SECOND) {
+        this.skipped.set(name, (this.skipped.get(name) ?? 0) + 1);
+        continue;
+      }
+      this.linesInWindow++;
+      this.logger.write(`${name} ${mark} ${line}`);
+    }
+  }
+
+  private reportSkipped(now: number): void {
+    for (const [name, count] of this.skipped) this.logger.write(`${name} | … ${count} more lines not echoed (Show Output has them)`);
+    this.skipped.clear();
+    this.windowStart = now;
+    this.linesInWindow = 0;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+}

@@ -1,0 +1,31 @@
+// The status-bar count of live processes; a click reveals the Processes view.
+import * as vscode from 'vscode';
+import type { ProcessTable } from './core/processTable';
+
+export class ProcessStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('procscope.status', vscode.StatusBarAlignment.Left, 10);
+  private readonly subscription: { dispose(): void };
+
+  constructor(private readonly table: ProcessTable) {
+    this.item.name = 'ProcScope';
+    this.item.command = 'procscope.processes.focus';
+    this.subscription = table.onDidChange(() => this.update());
+    this.update();
+  }
+
+  private update(): void {
+    const launched = this.table.children(undefined);
+    const running = launched.filter((e) => e.alive).length;
+    const live = this.table.liveCount;
+    this.item.text = `$(server-process) ${live}`;
+    this.item.tooltip = launched.length === 0
+      ? 'ProcScope: no processes yet. Click to open the Processes view.'
+      : `ProcScope: ${live} live process${live === 1 ? '' : 'es'} (${running} started from ProcScope). Click to show them.`;
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,109 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { ProcScopeApi } from '../../../src/api';
+import type { ProcessSnapshot } from '../../../src/core/types';
+import { api, fixture, isRunning, stopEverything, waitFor } from './helpers';
+
+const run = <T>(command: string, ...args: unknown[]) => vscode.commands.executeCommand<T>(command, ...args);
+
+describe('Commands, called with arguments and no prompts', () => {
+  let procscope: ProcScopeApi;
+  before(async () => {
+    procscope = await api();
+  });
+  after(() => stopEverything(procscope));
+
+  it('are all registered', async () => {
+    const all = await vscode.commands.getCommands(true);
+    for (const id of ['start', 'runFile', 'terminate', 'kill', 'join', 'restart', 'showOutput', 'stopAll', 'clearExited', 'setLogLevel']) {
+      assert.ok(all.includes(`procscope.${id}`), `procscope.${id} missing`);
+    }
+  });
+
+  it('procscope.start takes a ProcessSpec and returns a snapshot', async () => {
+    const p = await run<ProcessSnapshot>('procscope.start', { command: 'sleep', args: ['60'], name: 'by-command' });
+    assert.equal(p.name, 'by-command');
+    assert.equal(p.alive, true);
+    assert.deepEqual(procscope.get(p.id), p);
+    const joined = await run<ProcessSnapshot>('procscope.join', p.id, 100);
+    assert.equal(joined.alive, true);
+    const ended = await run<ProcessSnapshot>('procscope.terminate', p.id);
+    assert.equal(ended.exitCode, -15);
+  });
+
+  it('procscope.start rejects bad input with the same message as the API', async () => {
+    await assert.rejects(Promise.resolve(run('procscope.start', { command: '' })), /Expected `command` to be a non-empty string, got "" \(string\)/);
+  });
+
+  it('procscope.kill and procscope.join take an id', async () => {
+    const p = await run<ProcessSnapshot>('procscope.start', { command: 'sleep', args: ['60'] });
+    const killed = await run<ProcessSnapshot>('procscope.kill', p.id);
+    assert.equal(killed.exitCode, -9);
+    const joined = await run<ProcessSnapshot>('procscope.join', p.id);
+    assert.equal(joined.status, 'stopped[SIGKILL]');
+    await assert.rejects(Promise.resolve(run('procscope.join', p.id, -1)), /non-negative number of milliseconds, got -1 \(number\)/);
+    await assert.rejects(Promise.resolve(run('procscope.terminate', 'no-such-id')), /No process with id "no-such-id"/);
+  });
+
+  it('procscope.restart starts the same spec again under the same name', async () => {
+    const p = await run<ProcessSnapshot>('procscope.start', { command: 'sleep', args: ['60'], name: 'again' });
+    const restarted = await run<ProcessSnapshot>('procscope.restart', p.id);
+    assert.equal(restarted.name, 'again');
+    assert.notEqual(restarted.pid, p.pid);
+    assert.equal(restarted.alive, true);
+    assert.ok(!isRunning(p.pid), 'the old process was ended');
+    assert.equal(procscope.get(p.id), undefined, 'the old row is replaced');
+    await run('procscope.kill', restarted.id);
+  });
+
+  it('procscope.showOutput opens the output with stdout and stderr', async () => {
+    const p = await run<ProcessSnapshot>('procscope.start', { command: fixture('exit-code.sh'), args: ['0'], name: 'shown' });
+    await procscope.join(p.id);
+    await run('procscope.showOutput', p.id);
+    const editor = await waitFor(() => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'procscope-output' && e.document.uri.query === p.id), 5000, 'the output editor');
+    const text = editor.document.getText();
+    assert.match(text, /to stdout/);
+    assert.match(text, /to stderr/);
+    assert.match(text, /\[shown stopped\[0\]\]/);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  it('procscope.stopAll terminates daemons first, then the rest', async () => {
+    const d = await run<ProcessSnapshot>('procscope.start', { command: 'sleep', args: ['60'], name: 'stop-daemon', daemon: true });
+    const n = await run<ProcessSnapshot>('procscope.start', { command: 'sleep', args: ['60'], name: 'stop-worker' });
+    const stopped = await run<ProcessSnapshot[]>('procscope.stopAll');
+    assert.ok(stopped.some((s) => s.id === d.id && s.exitCode === -15));
+    assert.ok(stopped.some((s) => s.id === n.id && s.exitCode === -15));
+    assert.ok(procscope.logLines().some((l) => l.includes('[INFO/MainProcess] calling terminate() for daemon stop-daemon')));
+    assert.ok(!isRunning(d.pid) && !isRunning(n.pid));
+  });
+
+  it('procscope.clearExited removes finished processes only', async () => {
+    const done = await run<ProcessSnapshot>('procscope.start', { command: 'true' });
+    const running = await run<ProcessSnapshot>('procscope.start', { command: 'sleep', args: ['60'] });
+    await procscope.join(done.id);
+    const removed = await run<string[]>('procscope.clearExited');
+    assert.ok(removed.includes(done.id));
+    assert.equal(procscope.get(done.id), undefined);
+    assert.equal(procscope.get(running.id)?.alive, true);
+    await procscope.kill(running.id);
+  });
+
+  it('procscope.setLogLevel takes a level name and rejects unknown ones', async () => {
+    try {
+      assert.equal(await run('procscope.setLogLevel', 'DEBUG'), 'DEBUG');
+      const p = await procscope.start({ command: 'true', name: 'debugged' });
+      await procscope.join(p.id, 5000);
+      assert.ok(procscope.logLines().some((l) => l.includes('[DEBUG/MainProcess] joining debugged with timeout 5.0')));
+      await run('procscope.setLogLevel', 'NOTSET');
+      const before = procscope.logLines().length;
+      const q = await procscope.start({ command: 'true', name: 'silent' });
+      await procscope.join(q.id);
+      assert.equal(procscope.logLines().length, before, 'NOTSET logs nothing');
+      await assert.rejects(Promise.resolve(run('procscope.setLogLevel', 'LOUD')), /Unknown log level "LOUD" \(string\)/);
+      assert.equal(vscode.workspace.getConfiguration('procscope').get('logLevel'), 'NOTSET');
+    } finally {
+      await run('procscope.setLogLevel', 'INFO');
+    }
+  });
+});
