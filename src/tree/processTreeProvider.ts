@@ -29,6 +29,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<string>, vsc
   private timer: NodeJS.Timeout | undefined;
   private lastRefresh = 0;
   private readonly subscription: { dispose(): void };
+  private readonly shownAsParent = new Set<string>();
   /** How many refreshes were sent, for the benchmark of coalescing. */
   refreshCount = 0;
 
@@ -50,18 +51,28 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<string>, vsc
     if (this.pending.size === 0) return;
     this.lastRefresh = Date.now();
     this.refreshCount++;
-    const ids = [...this.pending].filter((id) => id === '' || this.table.entry(id) !== undefined);
+    const ids = [...this.pending].filter((id) => id === '' || this.table.entry(id) !== undefined).map((id) => this.refreshTarget(id));
     this.pending.clear();
     if (ids.includes('') || ids.length > PARTIAL_REFRESH_LIMIT) this.emitter.fire(undefined);
     else if (ids.length > 0) this.emitter.fire(ids);
+  }
+
+  /** A row that gained its first children gets a new TreeItem id: that takes a refresh of its parent's children. */
+  private refreshTarget(id: string): string {
+    const entry = this.table.entry(id);
+    if (!entry || entry.childIds.length === 0 || this.shownAsParent.has(id)) return id;
+    return entry.parentId === null ? '' : this.refreshTarget(entry.parentId);
   }
 
   getTreeItem(id: string): vscode.TreeItem {
     const entry = this.table.entry(id);
     if (!entry) return new vscode.TreeItem('(gone)');
     const p = entry.snapshot();
-    const item = new vscode.TreeItem(stripControl(p.name), entry.childIds.length > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-    item.id = id;
+    const hasChildren = entry.childIds.length > 0;
+    const item = new vscode.TreeItem(stripControl(p.name), hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    // VS Code keeps a row's collapsed state by id: a new id when children first appear lets the row open itself.
+    item.id = hasChildren ? `${id}/parent` : id;
+    if (hasChildren) this.shownAsParent.add(id);
     item.description = describeState(p);
     item.iconPath = iconFor(rowState(p), p.kind);
     item.contextValue = contextValue(p);

@@ -1,0 +1,357 @@
+// UI tests that use ProcScope as a person would: the command palette, the Processes view, a window
+// reload, a crashed extension host. Each test gets its own code-server + headless Chromium, with the
+// extension loaded as in development (extensionDevelopmentPath) but no extensionTestsPath, so the
+// window stays up. Builds nothing: run `node scripts/build.mjs` first (npm test does).
+//
+//   node test/integration/ui.mjs [--extension DIR] [--grep TEXT] [--timeout MS]
+//
+// Env: PROCSCOPE_EXTENSION_PATH, PROCSCOPE_UI_TEST_TIMEOUT_MS. Ends with the line `N passed, N failed`.
+/* global document, window */
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setupCodeServer } from '../../scripts/setup-code-server.mjs';
+import { artifactsDir, launchBrowser, newWorkbenchPage, notifications, runPaletteCommand, waitForWorkbench } from './browser.mjs';
+import { startCodeServer } from './codeServer.mjs';
+import { descendantsOf, describeProcess, isGone, readProcess } from './procTree.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const { values: opts } = parseArgs({
+  options: {
+    extension: { type: 'string', default: process.env.PROCSCOPE_EXTENSION_PATH ?? root },
+    grep: { type: 'string', default: '' },
+    timeout: { type: 'string', default: process.env.PROCSCOPE_UI_TEST_TIMEOUT_MS ?? String(3 * 60_000) },
+  },
+});
+const extensionPath = resolve(opts.extension);
+if (!(Number(opts.timeout) > 0)) {
+  console.error(`--timeout / PROCSCOPE_UI_TEST_TIMEOUT_MS must be a positive number of ms, got \`${opts.timeout}\``);
+  process.exit(2);
+}
+const workspace = join(root, 'test/integration/workspace');
+const artifacts = artifactsDir(root);
+/** How long processes may outlive their extension host (SPEC §2: shutdown fits in ~3 s). */
+const CLEANUP_DEADLINE_MS = 5000;
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+
+/** A test's workbench: `server`, `page`, `log(line)`, and `pidsToKill` (cleaned up afterwards). */
+const tests = [
+  {
+    name: 'palette: Start Process from the command palette shows Process-1 alive in the Processes view',
+    async run(t) {
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'sleep 30');
+      await openProcessesView(t.page);
+      const row = await waitForRow(t.page, 'Process-1', (r) => /\bpid \d+/.test(r.description) && /\balive\b/.test(r.description),
+        'description with "pid N" and "alive"');
+      const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+      t.log(`row: ${row.label} — ${row.description}`);
+      if (isSleep(pid)) t.pidsToKill.push(pid);
+      const proc = readProcess(pid);
+      if (!proc || proc.cmdline.join(' ') !== 'sleep 30') {
+        throw new Error(`the row says pid ${pid}, but that is not the process started with "sleep 30": ${describeProcess(pid)}`);
+      }
+      await t.page.mouse.move(700, 450); // no tooltip in the picture
+      await t.page.screenshot({ path: join(artifacts, 'ui-palette.png') });
+    },
+  },
+  {
+    name: 'reload: Developer: Reload Window leaves none of the started processes behind',
+    async run(t) {
+      const pids = await startAllAndCollect(t);
+      await t.page.evaluate(() => { window.__procscopeBeforeReload = true; });
+      const reloadAt = Date.now();
+      const gone = watchUntilGone(pids);
+      await palette(t, 'Developer: Reload Window');
+      // A reload in code-server is a page navigation: the old window object (and our marker) goes away.
+      await t.page.waitForFunction(() => !window.__procscopeBeforeReload && document.querySelector('.monaco-workbench .part.activitybar'), null, { timeout: 60_000 });
+      await waitForWorkbench(t.page);
+      const backAt = Date.now();
+      t.log(`workbench back ${backAt - reloadAt} ms after the reload command`);
+      await expectAllGone(t, gone, backAt + CLEANUP_DEADLINE_MS, reloadAt, 'Reload Window');
+    },
+  },
+  {
+    name: 'host crash: SIGKILL of the extension host leaves none of the started processes behind (watchdog)',
+    async run(t) {
+      const pids = await startAllAndCollect(t);
+      const hosts = descendantsOf(t.server.pid).filter((p) => p.cmdline.some((arg) => arg === '--type=extensionHost'));
+      if (hosts.length !== 1) {
+        throw new Error(`expected one extension host under code-server ${t.server.pid}, found ${hosts.length}: ${hosts.map((p) => describeProcess(p.pid)).join('; ')}`);
+      }
+      const host = hosts[0].pid;
+      const outside = pids.filter((pid) => !descendantsOf(host).some((p) => p.pid === pid));
+      if (outside.length) t.log(`note: not descendants of the extension host ${host}: ${outside.join(', ')}`);
+      const killedAt = Date.now();
+      const gone = watchUntilGone(pids);
+      process.kill(host, 'SIGKILL');
+      t.log(`SIGKILLed extension host ${host}`);
+      await expectAllGone(t, gone, killedAt + CLEANUP_DEADLINE_MS, killedAt, 'the extension host was killed');
+    },
+  },
+];
+
+/** Runs ProcScope: Start All (the workspace defines a daemon and a non-daemon with a child) and returns every pid involved. */
+async function startAllAndCollect(t) {
+  await palette(t, 'ProcScope: Start All');
+  await openProcessesView(t.page);
+  const alive = (r) => /\balive\b/.test(r.description) && /\bpid \d+/.test(r.description);
+  const heartbeat = await waitForRow(t.page, 'heartbeat', alive, 'description with "pid N" and "alive"');
+  const server = await waitForRow(t.page, 'server', alive, 'description with "pid N" and "alive"');
+  t.log(`rows: heartbeat — ${heartbeat.description}; server — ${server.description}`);
+  if (!/\bdaemon\b/.test(heartbeat.description)) t.log('note: the heartbeat row does not say "daemon"');
+
+  // heartbeat is one sleep; server is bash with two sleeps (or one, if bash execs the last command).
+  let collected = [];
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    collected = descendantsOf(t.server.pid).filter((p) => (p.comm === 'sleep' || p.comm === 'bash') && p.state !== 'Z');
+    if (collected.filter((p) => p.comm === 'sleep' && p.cmdline.join(' ') === 'sleep 300').length >= 3) break;
+    await delay(200);
+  }
+  const pids = collected.map((p) => p.pid);
+  t.pidsToKill.push(...pids);
+  t.log(`collected ${pids.length} pids:\n${pids.map((pid) => `      ${describeProcess(pid)}`).join('\n')}`);
+  const sleeps = collected.filter((p) => p.comm === 'sleep').length;
+  if (sleeps < 3) throw new Error(`expected at least 3 "sleep 300" processes under code-server (heartbeat + server's two), found ${sleeps}`);
+  for (const row of [heartbeat, server]) {
+    const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+    if (!pids.includes(pid)) throw new Error(`row ${row.label} shows pid ${pid}, which is not among the processes under code-server: ${describeProcess(pid)}`);
+  }
+  return pids;
+}
+
+/**
+ * Starts polling /proc every 50 ms for `pids` (zombies count as gone), from now on, so that the
+ * moment they are all gone is known even while the test waits for something else.
+ */
+function watchUntilGone(pids) {
+  const watch = { pids, goneAt: undefined, left: () => pids.filter((pid) => !isGone(pid)) };
+  const timer = setInterval(() => {
+    if (watch.left().length === 0) {
+      watch.goneAt = Date.now();
+      clearInterval(timer);
+    }
+  }, 50);
+  watch.stop = () => clearInterval(timer);
+  return watch;
+}
+
+/** Waits until the watched pids are all gone, or fails at `deadline` listing the survivors. */
+async function expectAllGone(t, watch, deadline, since, what) {
+  try {
+    while (watch.goneAt === undefined && Date.now() <= deadline) await delay(50);
+    if (watch.goneAt !== undefined) {
+      t.log(`all ${watch.pids.length} processes gone ${watch.goneAt - since} ms after ${what}`);
+      return;
+    }
+    const left = watch.left();
+    if (!left.length) return; // gone between the last poll and now
+    throw new Error(`${left.length} of ${watch.pids.length} processes still alive ${Date.now() - since} ms after ${what}:\n${left.map((pid) => `      ${describeProcess(pid)}`).join('\n')}`);
+  } finally {
+    watch.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Person-style helpers
+
+/** Runs a palette command; when it is missing, says whether the extension's manifest contributes it at all. */
+async function palette(t, label) {
+  try {
+    await runPaletteCommand(t.page, label);
+  } catch (error) {
+    const [category, title] = label.split(': ');
+    if (category === 'ProcScope') {
+      const commands = manifest()?.contributes?.commands ?? [];
+      const found = commands.find((c) => c.category === category && String(c.title).replace(/(…|\.\.\.)$/, '') === title);
+      const why = found ? `the manifest does contribute it (${found.command}), so it was not registered in time or is hidden (enablement/when)`
+        : `the extension's package.json contributes no command with category "${category}" and title "${title}"`;
+      throw new Error(`${error instanceof Error ? error.message : error}\n    (${why})`);
+    }
+    throw error;
+  }
+}
+
+function manifest() {
+  try {
+    return JSON.parse(readFileSync(join(extensionPath, 'package.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Types into the input box a command opened (not the palette itself) and presses Enter. */
+async function typeIntoInputBox(page, text) {
+  const input = page.locator('.quick-input-widget input.input');
+  const deadline = Date.now() + 15_000;
+  // After the palette closes, the same widget reopens for the command's input box: see it close first.
+  await input.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => {});
+  while (!(await input.isVisible()) || (await input.inputValue()).startsWith('>')) {
+    if (Date.now() > deadline) throw new Error(`no input box appeared to type "${text}" into; notifications: ${JSON.stringify(await notifications(page))}`);
+    await delay(100);
+  }
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+/** Shows the Processes view by clicking the ProcScope activity-bar item (unless it is already showing). */
+async function openProcessesView(page) {
+  const item = page.locator('.activitybar .action-item').filter({ has: page.locator('.action-label[aria-label^="ProcScope"]') }).first();
+  try {
+    await item.waitFor({ state: 'visible', timeout: 15_000 });
+  } catch {
+    const labels = await page.locator('.activitybar .action-item .action-label').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+    throw new Error(`no "ProcScope" item in the activity bar; it has: ${JSON.stringify(labels)}`);
+  }
+  // Clicking the item of the container already shown would hide the side bar.
+  if (!(await processesPane(page).isVisible())) await item.click();
+  await processesPane(page).waitFor({ state: 'visible', timeout: 10_000 });
+}
+
+function processesPane(page) {
+  return page.locator('.pane').filter({ has: page.locator('.pane-header[aria-label^="Processes"]') }).first();
+}
+
+/** Rows of the Processes view as { label, description, level }. */
+async function processRows(page) {
+  return processesPane(page).locator('.monaco-list-row').evaluateAll((rows) => rows.map((row) => ({
+    label: row.querySelector('.label-name')?.textContent?.trim() ?? '',
+    description: row.querySelector('.label-description')?.textContent?.trim() ?? '',
+    level: Number(row.getAttribute('aria-level') ?? 0),
+  })));
+}
+
+/** Waits until a row labelled `label` satisfies `ok`; the error names what was seen instead. */
+async function waitForRow(page, label, ok, wanted, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  let rows = [];
+  for (;;) {
+    rows = await processRows(page);
+    const row = rows.find((r) => r.label === label && ok(r));
+    if (row) return row;
+    if (Date.now() > deadline) break;
+    await delay(200);
+  }
+  const seen = rows.length ? rows.map((r) => `${'  '.repeat(Math.max(0, r.level - 1))}${r.label} — ${r.description}`).join('\n      ') : '(no rows)';
+  throw new Error(`no row "${label}" with ${wanted} in the Processes view after ${timeoutMs} ms; rows:\n      ${seen}\n    notifications: ${JSON.stringify(await notifications(page))}`);
+}
+
+function isSleep(pid) {
+  const p = readProcess(pid);
+  return p !== undefined && p.comm === 'sleep';
+}
+
+function delay(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function slug(name) {
+  return name.split(':')[0].toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner
+
+/** Starts code-server + Chromium with the extension loaded, runs `test.run`, always cleans up. */
+async function runOne(test, browser) {
+  const name = slug(test.name);
+  let serverText = '';
+  let windowText = '';
+  const t = { server: undefined, page: undefined, pidsToKill: [], log: (line) => console.log(`    ${line}`) };
+  const timeoutMs = Number(opts.timeout);
+  let context;
+  try {
+    t.server = await startCodeServer({ root, folder: workspace, onOutput: (text) => { serverText += text; } });
+    t.page = await newWorkbenchPage(browser, {
+      onLog: (type, text) => { windowText += `[${type}] ${text}\n`; },
+      onConsole: (text) => { windowText += `${text}\n`; },
+    });
+    context = t.page.context();
+    await t.page.goto(t.server.workbenchUrl([
+      ['extensionDevelopmentPath', t.server.remoteUri(extensionPath)],
+      ['skipWelcome', 'true'],
+    ]));
+    await waitForWorkbench(t.page);
+    let timer;
+    await Promise.race([
+      test.run(t),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs); }),
+    ]).finally(() => clearTimeout(timer));
+    return undefined;
+  } catch (error) {
+    if (t.page) {
+      const shot = join(artifacts, `ui-${name}-failure.png`);
+      await t.page.screenshot({ path: shot }).then(() => t.log(`screenshot: ${shot}`), () => {});
+    }
+    writeFileSync(join(artifacts, `ui-${name}-code-server.log`), serverText);
+    writeFileSync(join(artifacts, `ui-${name}-window.log`), windowText);
+    return error;
+  } finally {
+    await context?.close().catch(() => {});
+    // Test processes left alive (the tests' own failure cases): pids this test collected, still sleep/bash.
+    for (const pid of t.pidsToKill) {
+      const p = readProcess(pid);
+      if (p && p.state !== 'Z' && (p.comm === 'sleep' || p.comm === 'bash')) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      }
+    }
+    await t.server?.stop();
+  }
+}
+
+async function main() {
+  const selected = tests.filter((test) => !opts.grep || test.name.includes(opts.grep));
+  // Screenshots and logs of an earlier run of these tests would be mistaken for this run's.
+  const prefixes = selected.map((test) => `ui-${slug(test.name)}`);
+  for (const file of readdirSync(artifacts)) {
+    if (prefixes.some((prefix) => file.startsWith(prefix))) rmSync(join(artifacts, file), { force: true });
+  }
+  const results = [];
+  const main = manifest()?.main;
+  const missing = !main ? `no extension manifest with "main" at ${join(extensionPath, 'package.json')}`
+    : !existsSync(join(extensionPath, main)) ? `the extension is not built: ${join(extensionPath, main)} is missing (run \`node scripts/build.mjs\`)`
+      : undefined;
+
+  let browser;
+  let setupError;
+  if (!missing) {
+    try {
+      await setupCodeServer();
+      browser = await launchBrowser();
+    } catch (error) {
+      setupError = error;
+    }
+  }
+  for (const test of selected) {
+    const started = Date.now();
+    console.log(`• ${test.name}`);
+    const error = missing ? new Error(missing) : setupError ?? await runOne(test, browser);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (error) {
+      console.log(`  ✗ failed (${seconds} s)\n${String(error instanceof Error ? error.message : error).replace(/^/gm, '      ')}`);
+    } else {
+      console.log(`  ✓ passed (${seconds} s)`);
+    }
+    results.push({ name: test.name, error });
+  }
+  await browser?.close().catch(() => {});
+
+  console.log('\nui results:');
+  for (const r of results) console.log(`  ${r.error ? '✗' : '✓'} ${r.name}`);
+  const failed = results.filter((r) => r.error).length;
+  console.log(`${results.length - failed} passed, ${failed} failed`);
+  return failed === 0 && results.length > 0;
+}
+
+let ok = false;
+try {
+  ok = await main();
+} catch (error) {
+  console.log(`ui tests crashed: ${error instanceof Error ? error.stack : error}`);
+  console.log('0 passed, 1 failed');
+}
+process.exit(ok ? 0 : 1);
