@@ -56,7 +56,7 @@ function copyPythonHelper() {
   const from = join(root, 'src/python');
   const to = join(root, 'dist/python');
   rmSync(to, { recursive: true, force: true });
-  if (existsSync(from)) cpSync(from, to, { recursive: true, filter: (src) => !src.includes('__pycache__') });
+  if (existsSync(from)) cpSync(from, to, { recursive: true, filter: (src) => !src.includes('__pycache__') && !src.endsWith('.pyc') });
 }
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });

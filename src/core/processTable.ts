@@ -37,6 +37,8 @@ export const DEFAULT_SETTINGS: TableSettings = {
 /** Python instrumentation, as the table sees it: environment for a launch, released when the launch ends. */
 export interface Instrumentation {
   prepare(launchId: string, spec: ValidSpec): Record<string, string> | undefined;
+  /** Resolves once the reports a just-ended launch sent are all in (or a short time has passed). */
+  settled(launchId: string): Promise<void>;
   release(launchId: string): void;
 }
 
@@ -75,6 +77,8 @@ const FIRST_POLL_MS = 50;
 
 export class ProcessTable {
   private readonly entries = new Map<string, Entry>();
+  /** Live entries by pid: what a pid seen in the OS table or a report refers to. */
+  private readonly live = new Map<number, Entry>();
   private idCounter = 0;
   private nameCounter = 0;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -177,10 +181,18 @@ export class ProcessTable {
     const output = new OutputBuffer(this.settings().outputBufferBytes);
     const commandLine = spec.shell ? [spec.command, ...spec.args].join(' ') : formatCommandLine(spec.command, spec.args);
     let settle!: () => void;
-    const outputSettled = new Promise<void>((resolve) => (settle = resolve));
+    const streamsSettled = new Promise<void>((resolve) => (settle = resolve));
+    let exited!: () => void;
+    const exitSeen = new Promise<void>((resolve) => (exited = resolve));
+    const instrumentation = this.options.instrumentation;
+    // Output is complete once the pipes are drained and, for a Python program, its last reports are in.
+    const outputSettled = extraEnv && instrumentation
+      ? Promise.all([streamsSettled, exitSeen.then(() => instrumentation.settled(id))]).then(() => undefined)
+      : streamsSettled;
     entry.launch = { child, spec, output, commandLine, outputSettled, startTime, instrumented: extraEnv !== undefined };
     Object.assign(entry, { pid, ppid: process.pid, daemon: spec.daemon, alive: true, command: spec.command, args: spec.args, cwd, startTime });
     this.entries.set(id, entry);
+    this.live.set(pid, entry);
     this.options.watchdog?.addGroup(pid, pid, startTime);
 
     const onData = (stream: StreamId) => (chunk: Buffer) => {
@@ -198,8 +210,9 @@ export class ProcessTable {
     child.on('close', () => settle());
     child.on('exit', (code, signal) => {
       setTimeout(settle, OUTPUT_GRACE_MS).unref?.();
+      exited();
       const exitCode = exitCodeOf(code, signal);
-      entry.markEnded(exitCode);
+      this.end(entry, exitCode);
       this.logger.info(entry.name, `process exiting with exitcode ${exitCode}`);
       this.changed(id);
       this.forgetIfDone(entry);
@@ -435,15 +448,13 @@ export class ProcessTable {
   private async pollTree(root: Entry): Promise<void> {
     const source = this.source as ProcessSource;
     const members = [root, ...this.subtree(root)];
-    const byPid = new Map<number, Entry>();
-    for (const e of members) if (e.alive && e.pid !== null) byPid.set(e.pid, e);
     // Walk from every live process whose parent is no longer there to link it: the root, and orphans.
     const starts = members.filter((e) => e.alive && e.pid !== null && (e === root || !this.entries.get(e.parentId ?? '')?.alive));
     const seen = new Map<number, OsProcess>();
     for (const start of starts) {
       const self = await source.get(start.pid as number);
       if (!self || isDead(self) || (start.startTime !== undefined && self.startTime !== start.startTime)) {
-        if (start !== root) this.endDiscovered(start);
+        if (start !== root) this.end(start, null);
         continue;
       }
       seen.set(self.pid, self);
@@ -451,29 +462,33 @@ export class ProcessTable {
     }
     const now = Date.now();
     for (const p of seen.values()) {
-      let entry = byPid.get(p.pid);
+      let entry = this.liveEntry(root, p.pid);
       if (entry && entry.startTime !== undefined && entry.startTime !== p.startTime) {
-        this.endDiscovered(entry);
+        this.end(entry, null); // the pid was reused by a new process
         entry = undefined;
       }
       if (!entry) {
-        entry = await this.addDiscovered(root, p, byPid);
-        byPid.set(p.pid, entry);
+        entry = this.addDiscovered(root, p);
       } else if (entry.kind === 'discovered' && entry.comm !== p.comm) {
-        // Seen between fork and exec: it runs something else now.
-        const argv = await source.cmdline(p.pid);
-        Object.assign(entry, { comm: p.comm, command: argv[0] ?? p.comm, args: argv.slice(1) });
-        this.changed(entry.id);
+        entry.comm = p.comm; // seen between fork and exec: it runs something else now
+        void this.readCommand(entry);
       }
+      if (entry.startTime === undefined) this.identify(entry, p);
       this.sample(entry, p, now);
     }
     for (const e of members) {
       if (e.alive && e !== root && e.pid !== null && !seen.has(e.pid)) {
         const still = await source.get(e.pid);
-        if (!still || isDead(still) || (e.startTime !== undefined && still.startTime !== e.startTime)) this.endDiscovered(e);
+        if (!still || isDead(still) || (e.startTime !== undefined && still.startTime !== e.startTime)) this.end(e, null);
       }
     }
     this.forgetIfDone(root);
+  }
+
+  /** The live entry of `root`'s tree with this pid, if any. */
+  private liveEntry(root: Entry, pid: number): Entry | undefined {
+    const entry = this.live.get(pid);
+    return entry && entry.rootId === root.id ? entry : undefined;
   }
 
   private sample(entry: Entry, p: OsProcess, now: number): void {
@@ -488,38 +503,56 @@ export class ProcessTable {
     if (before !== entry.cpuPercent || rssBefore !== entry.rssBytes) this.changed(entry.id);
   }
 
-  private async addDiscovered(root: Entry, p: OsProcess, byPid: Map<number, Entry>): Promise<Entry> {
-    const parent = byPid.get(p.ppid) ?? root;
-    const argv = (await this.source?.cmdline(p.pid)) ?? [];
+  /** A new row for a descendant seen in the OS table; its full command line follows a moment later. */
+  private addDiscovered(root: Entry, p: OsProcess): Entry {
+    const parent = this.liveEntry(root, p.ppid) ?? root;
     const entry = new Entry(`p${++this.idCounter}`, `${parent.name}:${++parent.childCounter}`, 'discovered', root.id, Date.now());
-    Object.assign(entry, {
-      pid: p.pid,
-      ppid: p.ppid,
-      alive: true,
-      command: argv[0] ?? p.comm,
-      args: argv.slice(1),
-      cwd: null,
-      startTime: p.startTime,
-      comm: p.comm,
-    });
+    Object.assign(entry, { pid: p.pid, ppid: p.ppid, alive: true, command: p.comm, cwd: null, comm: p.comm });
+    this.identify(entry, p);
     this.attach(entry, parent);
-    this.options.watchdog?.addProcess(p.pid, p.startTime);
-    this.logger.debug(entry.name, `discovered child process with pid ${p.pid} of ${parent.name}: ${formatCommandLine(entry.command, entry.args)}`);
+    void this.readCommand(entry).then(() => {
+      this.logger.debug(entry.name, `discovered child process with pid ${p.pid} of ${parent.name}: ${formatCommandLine(entry.command, entry.args)}`);
+    });
     return entry;
+  }
+
+  /** Records the OS start stamp of an entry's pid, which makes it safe to signal, and tells the watchdog. */
+  private identify(entry: Entry, p: OsProcess): void {
+    entry.startTime = p.startTime;
+    if (entry.alive) this.options.watchdog?.addProcess(p.pid, p.startTime);
+  }
+
+  private async readCommand(entry: Entry): Promise<void> {
+    if (!this.source || entry.pid === null) return;
+    const argv = await this.source.cmdline(entry.pid);
+    if (argv.length === 0) return;
+    entry.command = argv[0];
+    entry.args = argv.slice(1);
+    this.changed(entry.id);
   }
 
   private attach(entry: Entry, parent: Entry): void {
     entry.parentId = parent.id;
     parent.childIds.push(entry.id);
     this.entries.set(entry.id, entry);
+    if (entry.alive && entry.pid !== null) this.live.set(entry.pid, entry);
     this.changed(parent.id);
   }
 
-  private endDiscovered(entry: Entry): void {
-    if (!entry.alive) return;
-    entry.markEnded(null);
-    if (entry.pid !== null) this.options.watchdog?.removeProcess(entry.pid);
-    this.logger.debug(entry.name, `process with pid ${entry.pid} has ended`);
+  private detach(entry: Entry): void {
+    const parent = this.entries.get(entry.parentId ?? '');
+    if (!parent) return;
+    parent.childIds.splice(parent.childIds.indexOf(entry.id), 1);
+    this.changed(parent.id);
+  }
+
+  /** Marks an entry ended (once; a later exit code still fills in) and stops tracking its pid. */
+  private end(entry: Entry, exitCode: number | null): void {
+    const wasAlive = entry.alive;
+    if (!entry.markEnded(exitCode)) return;
+    if (entry.pid !== null && this.live.get(entry.pid) === entry) this.live.delete(entry.pid);
+    if (wasAlive && entry.kind !== 'launched' && entry.pid !== null) this.options.watchdog?.removeProcess(entry.pid);
+    if (wasAlive && entry.kind === 'discovered') this.logger.debug(entry.name, `process with pid ${entry.pid} has ended`);
     this.changed(entry.id);
   }
 
@@ -530,44 +563,37 @@ export class ProcessTable {
     this.options.watchdog?.removeGroup(root.pid);
     if (launch.instrumented) {
       launch.instrumented = false;
-      // The last exit reports may still be on their way: release the token a moment later.
-      setTimeout(() => this.options.instrumentation?.release(root.id), OUTPUT_GRACE_MS).unref?.();
+      this.options.instrumentation?.release(root.id);
     }
   }
 
   // ---- reports from the Python helper ----
 
-  /** A multiprocessing.Process was started by a process of launch `rootId`. */
-  async reportPythonStart(rootId: string, report: PythonStart): Promise<void> {
+  /** A multiprocessing.Process was started by a process of launch `rootId` (reports arrive in order: handled at once). */
+  reportPythonStart(rootId: string, report: PythonStart): void {
     const root = this.entries.get(rootId);
     if (!root) return;
-    const members = [root, ...this.subtree(root)];
-    const parent = members.find((e) => e.alive && e.pid === report.ppid) ?? root;
-    let entry = members.find((e) => e.alive && e.pid === report.pid && e !== root);
-    const os = this.source ? await this.source.get(report.pid) : undefined;
+    // Nest by the reported parent (the process that called start()): for forkserver children the OS parent differs.
+    const parent = this.liveEntry(root, report.ppid) ?? root;
+    let entry = this.liveEntry(root, report.pid);
+    if (entry === root) return;
     if (entry) {
       // Seen first in the OS table: it is this multiprocessing child; take its real name and place.
       if (entry.parentId !== parent.id) {
-        const old = this.entries.get(entry.parentId ?? '');
-        if (old) old.childIds.splice(old.childIds.indexOf(entry.id), 1);
-        if (old) this.changed(old.id);
+        this.detach(entry);
         this.attach(entry, parent);
       }
     } else {
       entry = new Entry(`p${++this.idCounter}`, report.name, 'python', root.id, report.time ?? Date.now());
-      Object.assign(entry, { pid: report.pid, alive: true, startTime: os?.startTime });
-      const argv = os ? ((await this.source?.cmdline(report.pid)) ?? []) : [];
-      entry.command = argv[0] ?? root.command;
-      entry.args = argv.slice(1);
+      Object.assign(entry, { pid: report.pid, alive: true, command: root.command });
       this.attach(entry, parent);
-      if (os) this.options.watchdog?.addProcess(report.pid, os.startTime);
+      void this.identifyReported(entry);
     }
     Object.assign(entry, { kind: 'python', name: report.name, daemon: report.daemon, ppid: report.ppid, startMethod: report.method, cwd: root.cwd });
-    if (!os || isDead(os)) entry.markEnded(null); // already over: its exit code follows in the parent's report
     // Children reported before their parent was: move them under it.
     for (const orphan of this.children(root.id)) {
       if (orphan !== entry && orphan.ppid === report.pid && orphan.kind !== 'launched') {
-        root.childIds.splice(root.childIds.indexOf(orphan.id), 1);
+        this.detach(orphan);
         this.attach(orphan, entry);
       }
     }
@@ -576,16 +602,24 @@ export class ProcessTable {
     this.schedulePoll(FIRST_POLL_MS);
   }
 
+  /** Start stamp and command line of a reported child; if it is already over, it shows as ended until its exit code comes. */
+  private async identifyReported(entry: Entry): Promise<void> {
+    const os = this.source && entry.pid !== null ? await this.source.get(entry.pid) : undefined;
+    if (!os || isDead(os)) {
+      if (this.source) this.end(entry, null);
+      return;
+    }
+    this.identify(entry, os);
+    await this.readCommand(entry);
+  }
+
   /** The parent observed a multiprocessing child's exit code. */
   reportPythonExit(rootId: string, pid: number, code: number): void {
     const root = this.entries.get(rootId);
     if (!root) return;
     const candidates = this.subtree(root).filter((e) => e.pid === pid && e.kind === 'python');
-    const entry = candidates.find((e) => e.alive) ?? candidates.find((e) => e.exitCode === null);
-    if (!entry) return;
-    entry.markEnded(code);
-    if (entry.pid !== null) this.options.watchdog?.removeProcess(entry.pid);
-    this.changed(entry.id);
+    const entry = candidates.find((e) => e.alive) ?? candidates.reverse().find((e) => e.exitCode === null);
+    if (entry) this.end(entry, code);
   }
 
   /** A record of multiprocessing's own logger, shown as log_to_stderr() prints it, after the launched program's name. */

@@ -1,0 +1,184 @@
+// The wire format spoken by src/python/_procscope/agent.py: JSON lines, each field checked, since every byte is untrusted.
+import { levelName } from '../levels';
+import { sanitizeMessage, sanitizeName } from './sanitize';
+
+export const PROTOCOL_VERSION = 1;
+/** Longest accepted line, in bytes, without its newline (the helper keeps each line, newline included, within it). */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/** The variables InstrumentServer.register() returns for one launch, to be merged into its environment (see pythonEnv). */
+export type InstrumentEnv = {
+  PROCSCOPE_SOCKET: string;
+  PROCSCOPE_TOKEN: string;
+};
+
+export type StartMethod = 'fork' | 'spawn' | 'forkserver';
+const START_METHODS: readonly string[] = ['fork', 'spawn', 'forkserver'];
+
+/** `{"t":"hello","token":…,"pid":…,"v":1}`: the first line of every connection. */
+export interface Hello {
+  token: string;
+  pid: number;
+  version: number;
+}
+
+/** `{"t":"start",…}`, sent by the parent once `Process.start()` has a pid. */
+export interface ProcessStarted {
+  pid: number;
+  /** os.getpid() of the process that called start(): the logical parent, also for forkserver children. */
+  ppid: number;
+  name: string;
+  daemon: boolean;
+  method: StartMethod;
+  /** Epoch milliseconds. */
+  time: number;
+}
+
+/** `{"t":"exit",…}`, sent by the parent when it first observes the exit code (-N: killed by signal N). */
+export interface ProcessExited {
+  pid: number;
+  code: number;
+}
+
+/** `{"t":"log",…}`: one record of multiprocessing's logger, formatted as `[levelName/processName] message`. */
+export interface LogRecord {
+  pid: number;
+  level: number;
+  levelName: string;
+  processName: string;
+  message: string;
+}
+
+export type Message =
+  | { type: 'start'; value: ProcessStarted }
+  | { type: 'exit'; value: ProcessExited }
+  | { type: 'log'; value: LogRecord };
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+type Fields = Record<string, unknown>;
+
+const MAX_PID = 0xffffffff;
+const MAX_TOKEN_LENGTH = 256;
+
+function fail(error: string): { ok: false; error: string } {
+  return { ok: false, error };
+}
+
+function parseObject(line: string): Parsed<Fields> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return fail('invalid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
+  return { ok: true, value: value as Fields };
+}
+
+function isPid(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_PID;
+}
+
+type Checks = ReadonlyArray<readonly [string, (value: unknown) => boolean]>;
+
+/** The first field that is missing or of the wrong type, described for a warning, or undefined if all are right. */
+function wrongField(fields: Fields, checks: Checks): string | undefined {
+  for (const [name, check] of checks) {
+    if (!check(fields[name])) return `field "${name}" is missing or has the wrong type`;
+  }
+  return undefined;
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
+const isInteger = (value: unknown): value is number => Number.isSafeInteger(value);
+
+const HELLO_FIELDS: Checks = [
+  ['token', (v) => isString(v) && v.length > 0 && v.length <= MAX_TOKEN_LENGTH],
+  ['pid', isPid],
+  ['v', isInteger],
+];
+const START_FIELDS: Checks = [
+  ['pid', isPid],
+  ['ppid', isPid],
+  ['name', isString],
+  ['daemon', isBoolean],
+  ['method', (v) => isString(v) && START_METHODS.includes(v)],
+  ['time', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0],
+];
+const EXIT_FIELDS: Checks = [['pid', isPid], ['code', isInteger]];
+const LOG_FIELDS: Checks = [
+  ['pid', isPid],
+  ['level', (v) => isInteger(v) && v > 0 && v <= 1000],
+  ['levelname', isString],
+  ['process', isString],
+  ['msg', isString],
+];
+
+/** The hello line, or why it is not one. */
+export function parseHello(line: string): Parsed<Hello> {
+  const parsed = parseObject(line);
+  if (!parsed.ok) return parsed;
+  const fields = parsed.value;
+  if (fields.t !== 'hello') return fail('first line is not a hello');
+  const wrong = wrongField(fields, HELLO_FIELDS);
+  if (wrong) return fail(`hello: ${wrong}`);
+  if (fields.v !== PROTOCOL_VERSION) return fail(`hello: unsupported protocol version ${String(fields.v)}`);
+  return { ok: true, value: { token: fields.token as string, pid: fields.pid as number, version: fields.v as number } };
+}
+
+/** A message after the hello, validated and with its strings sanitised, or why it was dropped. */
+export function parseMessage(line: string): Parsed<Message> {
+  const parsed = parseObject(line);
+  if (!parsed.ok) return parsed;
+  const fields = parsed.value;
+  switch (fields.t) {
+    case 'start': {
+      const wrong = wrongField(fields, START_FIELDS);
+      if (wrong) return fail(`start: ${wrong}`);
+      return {
+        ok: true,
+        value: {
+          type: 'start',
+          value: {
+            pid: fields.pid as number,
+            ppid: fields.ppid as number,
+            name: sanitizeName(fields.name as string),
+            daemon: fields.daemon as boolean,
+            method: fields.method as StartMethod,
+            time: fields.time as number,
+          },
+        },
+      };
+    }
+    case 'exit': {
+      const wrong = wrongField(fields, EXIT_FIELDS);
+      if (wrong) return fail(`exit: ${wrong}`);
+      return { ok: true, value: { type: 'exit', value: { pid: fields.pid as number, code: fields.code as number } } };
+    }
+    case 'log': {
+      const wrong = wrongField(fields, LOG_FIELDS);
+      if (wrong) return fail(`log: ${wrong}`);
+      const level = fields.level as number;
+      return {
+        ok: true,
+        value: {
+          type: 'log',
+          value: {
+            pid: fields.pid as number,
+            level,
+            // From our own table, not the wire: a record's label cannot be made to say anything else.
+            levelName: levelName(level),
+            processName: sanitizeName(fields.process as string),
+            message: sanitizeMessage(fields.msg as string),
+          },
+        },
+      };
+    }
+    case 'hello':
+      return fail('hello sent twice');
+    default:
+      return fail(typeof fields.t === 'string' ? `unknown message type "${sanitizeName(fields.t, 32)}"` : 'field "t" is missing');
+  }
+}

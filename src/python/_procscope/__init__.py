@@ -1,0 +1,1 @@
+# ProcScope's private helper package; sitecustomize.py loads _procscope.agent only once multiprocessing is imported.

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import * as net from 'node:net';
+import { dirname } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MAX_LINE_BYTES } from '../../src/core/instrument';
+import { line, rawClient, recordingServer, type Recorded } from './instrumentHarness';
+import type { InstrumentServer } from '../../src/core/instrument';
+
+const unix = process.platform !== 'win32';
+
+const start = (pid: number, ppid: number, name = 'Process-1') =>
+  line({ t: 'start', pid, ppid, name, daemon: false, method: 'fork', time: 1700000000000.5 });
+
+describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
+  let server: InstrumentServer;
+  let recorded: Recorded;
+  let socket: string;
+  let token: string;
+
+  before(() => {
+    ({ server, recorded } = recordingServer({ level: 10, helloTimeoutMs: 300 }));
+    const env = server.register('launch-1');
+    socket = env.PROCSCOPE_SOCKET;
+    token = env.PROCSCOPE_TOKEN;
+  });
+  after(() => server.dispose());
+
+  const hello = (pid = 100) => line({ t: 'hello', token, pid, v: 1 });
+  const reset = () => {
+    recorded.starts.length = 0;
+    recorded.exits.length = 0;
+    recorded.logs.length = 0;
+    recorded.warnings.length = 0;
+  };
+
+  /** A well-behaved client's start, sent after a misbehaving one, still comes through. */
+  async function assertStillServing(pid: number): Promise<void> {
+    await rawClient(socket, hello(pid) + start(pid + 1, pid));
+    assert.ok(recorded.starts.some((s) => s.pid === pid + 1), `start from pid ${pid} was not delivered`);
+  }
+
+  it('lives in a private 0700 directory and hands out a fresh token per launch', () => {
+    assert.equal(statSync(dirname(socket)).mode & 0o777, 0o700);
+    assert.ok(statSync(socket).isSocket());
+    assert.match(token, /^[0-9a-f]{32}$/);
+    const other = server.register('launch-2');
+    assert.equal(other.PROCSCOPE_SOCKET, socket);
+    assert.notEqual(other.PROCSCOPE_TOKEN, token);
+    server.unregister('launch-2');
+  });
+
+  it('delivers start, exit and log messages with the launch id', async () => {
+    reset();
+    const messages = [
+      hello(200),
+      start(201, 200, 'worker 1'),
+      line({ t: 'log', pid: 200, level: 20, levelname: 'INFO', process: 'MainProcess', msg: 'process shutting down' }),
+      line({ t: 'exit', pid: 201, code: -15 }),
+    ];
+    await rawClient(socket, messages.join(''));
+    assert.deepEqual(recorded.starts, [
+      { launchId: 'launch-1', pid: 201, ppid: 200, name: 'worker 1', daemon: false, method: 'fork', time: 1700000000000.5 },
+    ]);
+    assert.deepEqual(recorded.exits, [{ launchId: 'launch-1', pid: 201, code: -15 }]);
+    assert.deepEqual(recorded.logs, [
+      { launchId: 'launch-1', pid: 200, level: 20, levelName: 'INFO', processName: 'MainProcess', message: 'process shutting down' },
+    ]);
+    assert.deepEqual(recorded.warnings, []);
+  });
+
+  it('reassembles lines split across writes', async () => {
+    reset();
+    const text = hello(300) + start(301, 300);
+    await new Promise<void>((resolve) => {
+        const client = net.connect(socket, () => {
+        let i = 0;
+        const step = () => {
+          if (i >= text.length) return void setTimeout(() => (client.end(), resolve()), 50);
+          client.write(text.slice(i, i + 5));
+          i += 5;
+          setImmediate(step);
+        };
+        step();
+      });
+    });
+    assert.equal(recorded.starts.length, 1);
+    assert.equal(recorded.starts[0].pid, 301);
+  });
+
+  it('closes a connection whose first line is not a hello', async () => {
+    reset();
+    const result = await rawClient(socket, start(401, 400), 1000);
+    assert.ok(result.closedByServer);
+    assert.equal(recorded.starts.length, 0);
+    assert.match(recorded.warnings.join('\n'), /first line is not a hello; connection closed/);
+    await assertStillServing(410);
+  });
+
+  it('closes a connection with a wrong token, without echoing it', async () => {
+    reset();
+    const result = await rawClient(socket, line({ t: 'hello', token: 'f'.repeat(32), pid: 500, v: 1 }) + start(501, 500), 1000);
+    assert.ok(result.closedByServer);
+    assert.equal(recorded.starts.length, 0);
+    assert.match(recorded.warnings.join('\n'), /hello from pid 500 with an unknown token; connection closed/);
+    assert.doesNotMatch(recorded.warnings.join('\n'), /ffff/);
+    await assertStillServing(510);
+  });
+
+  it('closes a connection that never says hello', async () => {
+    reset();
+    const result = await rawClient(socket, '', 1000);
+    assert.ok(result.closedByServer);
+    assert.match(recorded.warnings.join('\n'), /no hello within 300 ms; connection closed/);
+  });
+
+  it('refuses an unsupported protocol version', async () => {
+    reset();
+    await rawClient(socket, line({ t: 'hello', token, pid: 550, v: 2 }));
+    assert.match(recorded.warnings.join('\n'), /unsupported protocol version 2; connection closed/);
+  });
+
+  it('drops malformed JSON with a warning and keeps the connection', async () => {
+    reset();
+    await rawClient(socket, hello(600) + '{"t":"start", nope\n' + start(601, 600));
+    assert.equal(recorded.starts.length, 1);
+    assert.deepEqual(recorded.warnings, ['instrumentation: launch-1 (pid 600): invalid JSON; line dropped']);
+  });
+
+  it('drops messages whose fields have the wrong types', async () => {
+    reset();
+    const bad = [
+      line({ t: 'start', pid: '601', ppid: 600, name: 'x', daemon: false, method: 'fork', time: 1 }),
+      line({ t: 'start', pid: 601, ppid: 600, name: 7, daemon: false, method: 'fork', time: 1 }),
+      line({ t: 'start', pid: 601, ppid: 600, name: 'x', daemon: 'no', method: 'fork', time: 1 }),
+      line({ t: 'start', pid: 601, ppid: 600, name: 'x', daemon: false, method: 'teleport', time: 1 }),
+      line({ t: 'start', pid: -1, ppid: 600, name: 'x', daemon: false, method: 'fork', time: 1 }),
+      line({ t: 'exit', pid: 601, code: 1.5 }),
+      line({ t: 'exit', pid: 601 }),
+      line({ t: 'log', pid: 600, level: 'INFO', levelname: 'INFO', process: 'MainProcess', msg: 'x' }),
+      line({ t: 'log', pid: 600, level: 20, levelname: 'INFO', process: 'MainProcess', msg: null }),
+      '[1,2,3]\n',
+      '"just a string"\n',
+    ];
+    await rawClient(socket, hello(600) + bad.join('') + start(602, 600));
+    assert.deepEqual(recorded.starts.map((s) => s.pid), [602]);
+    assert.equal(recorded.exits.length, 0);
+    assert.equal(recorded.logs.length, 0);
+    assert.equal(recorded.warnings.length, bad.length);
+    assert.match(recorded.warnings[0], /start: field "pid" is missing or has the wrong type; line dropped/);
+    assert.match(recorded.warnings[3], /start: field "method"/);
+    assert.match(recorded.warnings[5], /exit: field "code"/);
+    assert.match(recorded.warnings[9], /not a JSON object/);
+  });
+
+  it('drops an unknown message type, naming it safely', async () => {
+    reset();
+    await rawClient(socket, hello(700) + line({ t: 'reboot\u001b[31m', pid: 700 }) + start(701, 700));
+    assert.equal(recorded.starts.length, 1);
+    assert.deepEqual(recorded.warnings, ['instrumentation: launch-1 (pid 700): unknown message type "reboot"; line dropped']);
+  });
+
+  it('drops a start claiming another parent, and a log claiming another pid', async () => {
+    reset();
+    await rawClient(socket, hello(750) + start(752, 751) +
+      line({ t: 'log', pid: 751, level: 20, levelname: 'INFO', process: 'MainProcess', msg: 'spoof' }) + start(753, 750));
+    assert.deepEqual(recorded.starts.map((s) => s.pid), [753]);
+    assert.equal(recorded.logs.length, 0);
+    assert.equal(recorded.warnings.length, 2);
+  });
+
+  it('closes a connection sending a line over the cap, also one never finished', async () => {
+    reset();
+    const huge = line({ t: 'log', pid: 800, level: 20, levelname: 'INFO', process: 'P', msg: 'x'.repeat(MAX_LINE_BYTES) });
+    const result = await rawClient(socket, hello(800) + huge + start(801, 800), 1000);
+    assert.ok(result.closedByServer);
+    assert.equal(recorded.logs.length, 0);
+    assert.equal(recorded.starts.length, 0);
+    assert.match(recorded.warnings.join('\n'), /line longer than 65536 bytes; connection closed/);
+    reset();
+    const endless = await rawClient(socket, hello(810) + 'y'.repeat(MAX_LINE_BYTES + 10), 1000);
+    assert.ok(endless.closedByServer);
+    assert.match(recorded.warnings.join('\n'), /launch-1 \(pid 810\): line longer than 65536 bytes/);
+    await assertStillServing(820);
+  });
+
+  it('accepts a line of exactly the cap', async () => {
+    reset();
+    const fields = { t: 'log', pid: 830, level: 20, levelname: 'INFO', process: 'P', msg: '' };
+    const padding = MAX_LINE_BYTES - JSON.stringify(fields).length;
+    await rawClient(socket, hello(830) + line({ ...fields, msg: 'z'.repeat(padding) }));
+    assert.equal(recorded.logs.length, 1);
+    assert.equal(recorded.logs[0].message.length, padding);
+  });
+
+  it('closes a connection after too many malformed lines', async () => {
+    reset();
+    const result = await rawClient(socket, hello(850) + 'nope\n'.repeat(50), 1000);
+    assert.ok(result.closedByServer);
+    assert.equal(recorded.warnings.length, 21);
+    assert.match(recorded.warnings[20], /more than 20 malformed lines; connection closed/);
+  });
+
+  it('sanitises names and messages', async () => {
+    reset();
+    await rawClient(socket, hello(900) +
+      start(901, 900, '\u001b[31mred\u001b[0m\u0007 \u202eworker\n') +
+      line({ t: 'log', pid: 900, level: 20, levelname: 'INFO', process: 'Main\u001b]0;title\u0007Process', msg: 'a\tb\u001b[2Jc\r\nd\u0000e\ud800' }));
+    assert.equal(recorded.starts[0].name, 'red worker');
+    assert.equal(recorded.logs[0].processName, 'MainProcess');
+    assert.equal(recorded.logs[0].message, 'a\tbc de\ufffd');
+  });
+
+  it('takes the level name from its own table, and filters by level', async () => {
+    reset();
+    const log = (level: number, levelname: string) =>
+      line({ t: 'log', pid: 950, level, levelname, process: 'MainProcess', msg: `at ${level}` });
+    await rawClient(socket, hello(950) + log(5, 'SUBDEBUG') + log(10, 'CRITICAL') + log(25, 'SUBWARNING'));
+    assert.deepEqual(recorded.logs.map((r) => `${r.levelName} ${r.message}`), ['DEBUG at 10', 'SUBWARNING at 25']);
+    server.setLevel(0);
+    reset();
+    await rawClient(socket, hello(951) + log(50, 'CRITICAL'));
+    assert.equal(recorded.logs.length, 0);
+    server.setLevel(10);
+    assert.throws(() => server.setLevel(-1), /non-negative integer, got -1 \(number\)/);
+  });
+
+  it('serves other clients while one floods it with garbage', async () => {
+    reset();
+    const flood = rawClient(socket, hello(960) + '{'.repeat(MAX_LINE_BYTES - 100) + '\n' + 'x\n'.repeat(10000), 500);
+    const good = rawClient(socket, hello(970) + start(971, 970));
+    await Promise.all([flood, good]);
+    assert.ok(recorded.starts.some((s) => s.pid === 971));
+  });
+
+  it('refuses connections over the cap with one warning', async () => {
+    const { server: small, recorded: smallRecorded } = recordingServer({ maxConnections: 2 });
+    try {
+      const env = small.register('x');
+      const clients = await Promise.all(
+        [0, 1, 2, 3].map(() => rawClient(env.PROCSCOPE_SOCKET, line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 1, v: 1 }), 300)),
+      );
+      assert.equal(clients.filter((c) => c.closedByServer).length, 2);
+      assert.equal(smallRecorded.warnings.filter((w) => /more than 2 instrumentation connections/.test(w)).length, 1);
+    } finally {
+      small.dispose();
+    }
+  });
+
+  it('keeps an unregistered launch\'s open connections, and refuses its new ones', async () => {
+    reset();
+    const env = server.register('short');
+    const client = net.connect(env.PROCSCOPE_SOCKET);
+    await new Promise((r) => client.on('connect', r));
+    client.write(line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 990, v: 1 }));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(server.openConnections('short'), 1);
+    server.unregister('short');
+    client.write(start(991, 990));
+    const idle = server.whenIdle('short', 2000);
+    setTimeout(() => client.end(), 50);
+    assert.equal(await idle, true);
+    assert.deepEqual(recorded.starts.map((s) => `${s.launchId} ${s.pid}`), ['short 991']);
+    await rawClient(env.PROCSCOPE_SOCKET, line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 992, v: 1 }) + start(993, 992));
+    assert.equal(recorded.starts.length, 1);
+    assert.match(recorded.warnings.join('\n'), /unknown token/);
+  });
+
+  it('whenIdle gives up after its timeout while a connection stays open', async () => {
+    const env = server.register('lingering');
+    const client = net.connect(env.PROCSCOPE_SOCKET);
+    client.write(line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 995, v: 1 }));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await server.whenIdle('lingering', 100), false);
+    client.destroy();
+    assert.equal(await server.whenIdle('lingering', 1000), true);
+  });
+
+  it('removes its directory on dispose and refuses to register after', () => {
+    const { server: temporary } = recordingServer();
+    const env = temporary.register('a');
+    assert.ok(existsSync(env.PROCSCOPE_SOCKET));
+    temporary.dispose();
+    assert.ok(!existsSync(dirname(env.PROCSCOPE_SOCKET)));
+    assert.throws(() => temporary.register('b'), /disposed/);
+    temporary.dispose();
+  });
+});
