@@ -75,9 +75,8 @@ export function registerStartCommands(table: ProcessTable, settings: SettingsWat
   function configured(): ProcessSpec[] | undefined {
     const definitions = settings.value.processes;
     if (definitions.length > 0) return definitions;
-    const inspected = vscode.workspace.getConfiguration('procscope').inspect('processes');
-    const ignored = !vscode.workspace.isTrusted && (inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined);
-    if (ignored) ensureTrusted('the processes this workspace defines');
+    // In Restricted Mode VS Code hides the workspace's value of this restricted setting altogether.
+    if (!vscode.workspace.isTrusted) ensureTrusted('the processes this workspace defines');
     else {
       void vscode.window
         .showInformationMessage('No processes are defined: add them to the procscope.processes setting.', 'Open Settings')

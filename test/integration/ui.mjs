@@ -92,7 +92,54 @@ const tests = [
       await expectAllGone(t, gone, killedAt + CLEANUP_DEADLINE_MS, killedAt, 'the extension host was killed');
     },
   },
+  {
+    name: 'restricted mode: workspace code does not run until trusted, a typed command still does',
+    trusted: false,
+    async run(t) {
+      await refuseTrustIfAsked(t.page);
+      await openProcessesView(t.page);
+      // Run Active File on a workspace file: a warning that asks for trust, and no process.
+      await palette(t, 'Go to File...');
+      const quickOpen = t.page.locator('.quick-input-widget input.input');
+      await quickOpen.fill('hello.py');
+      await t.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'hello.py' }).first().click({ timeout: 15_000 });
+      await t.page.locator('.monaco-editor .view-lines', { hasText: 'hello from the workspace' }).first().waitFor({ timeout: 15_000 });
+      await palette(t, 'ProcScope: Run Active File');
+      await waitForNotification(t.page, /only in a trusted workspace/);
+      // Start All: the processes the workspace defines are ignored in Restricted Mode.
+      await palette(t, 'ProcScope: Start All');
+      await waitForNotification(t.page, /processes this workspace defines only in a trusted workspace/);
+      await delay(1000);
+      const rows = await processRows(t.page);
+      if (rows.length) throw new Error(`nothing should have started, but the view shows: ${JSON.stringify(rows)}`);
+      // A command the user types is not workspace code: it runs.
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'sleep 31');
+      const row = await waitForRow(t.page, 'Process-1', (r) => /\balive\b/.test(r.description), 'description with "alive"');
+      const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+      if (isSleep(pid)) t.pidsToKill.push(pid);
+      await t.page.screenshot({ path: join(artifacts, 'ui-restricted.png') });
+    },
+  },
 ];
+
+/** Answers VS Code's "Do you trust the authors?" dialog with No, if it shows: the window stays in Restricted Mode. */
+async function refuseTrustIfAsked(page) {
+  const no = page.locator('.monaco-dialog-box .monaco-button', { hasText: /don't trust|No/ }).first();
+  await no.waitFor({ state: 'visible', timeout: 10_000 }).then(() => no.click(), () => {});
+}
+
+/** Waits for a notification whose text matches `pattern`. */
+async function waitForNotification(page, pattern, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let seen = [];
+  while (Date.now() < deadline) {
+    seen = await notifications(page);
+    if (seen.some((text) => pattern.test(text))) return;
+    await delay(200);
+  }
+  throw new Error(`no notification matching ${pattern} after ${timeoutMs} ms; notifications: ${JSON.stringify(seen)}`);
+}
 
 /** Runs ProcScope: Start All (the workspace defines a daemon and a non-daemon with a child) and returns every pid involved. */
 async function startAllAndCollect(t) {
@@ -265,7 +312,7 @@ async function runOne(test, browser) {
   const timeoutMs = Number(opts.timeout);
   let context;
   try {
-    t.server = await startCodeServer({ root, folder: workspace, onOutput: (text) => { serverText += text; } });
+    t.server = await startCodeServer({ root, folder: workspace, disableWorkspaceTrust: test.trusted !== false, onOutput: (text) => { serverText += text; } });
     t.page = await newWorkbenchPage(browser, {
       onLog: (type, text) => { windowText += `[${type}] ${text}\n`; },
       onConsole: (text) => { windowText += `${text}\n`; },
