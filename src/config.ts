@@ -24,6 +24,7 @@ export function readSettings(): Settings {
     shutdownJoinTimeoutMs: positive(c.get('shutdownJoinTimeoutMs'), 1500),
     pollIntervalMs: Math.max(100, positive(c.get('pollIntervalMs'), 1000)),
     outputBufferBytes: Math.max(4, positive(c.get('outputBufferKb'), 1024)) * 1024,
+    transientRowMs: 5000,
     pythonPath: String(c.get('pythonPath') ?? '').trim(),
     echoOutput: c.get('echoOutput') === true,
     processes: Array.isArray(processes) ? (processes as ProcessSpec[]) : [],

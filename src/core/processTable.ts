@@ -25,6 +25,8 @@ export interface TableSettings {
   pollIntervalMs: number;
   /** Cap on each process's kept output. */
   outputBufferBytes: number;
+  /** How long the row of a discovered process that ended under a live parent stays in the table. */
+  transientRowMs: number;
 }
 
 export const DEFAULT_SETTINGS: TableSettings = {
@@ -32,6 +34,7 @@ export const DEFAULT_SETTINGS: TableSettings = {
   shutdownJoinTimeoutMs: 1500,
   pollIntervalMs: 1000,
   outputBufferBytes: 1024 * 1024,
+  transientRowMs: 5000,
 };
 
 /** Python instrumentation, as the table sees it: environment for a launch, released when the launch ends. */
@@ -552,8 +555,18 @@ export class ProcessTable {
     if (!entry.markEnded(exitCode)) return;
     if (entry.pid !== null && this.live.get(entry.pid) === entry) this.live.delete(entry.pid);
     if (wasAlive && entry.kind !== 'launched' && entry.pid !== null) this.options.watchdog?.removeProcess(entry.pid);
-    if (wasAlive && entry.kind === 'discovered') this.logger.debug(entry.name, `process with pid ${entry.pid} has ended`);
+    if (wasAlive && entry.kind === 'discovered') {
+      this.logger.debug(entry.name, `process with pid ${entry.pid} has ended`);
+      // Nothing more is known of it (no exit code: it was not our child), so its row goes after a while: rows stay few
+      // however many helpers a long-lived process runs.
+      setTimeout(() => this.prune(entry), this.settings().transientRowMs).unref?.();
+    }
     this.changed(entry.id);
+  }
+
+  private prune(entry: Entry): void {
+    if (this.entries.get(entry.id) !== entry || this.treeAlive(entry)) return;
+    this.remove(entry);
   }
 
   /** Once a launched tree has ended entirely, the watchdog need not watch it, nor the helper report on it, any longer. */

@@ -220,6 +220,21 @@ describe('ProcessTable: process trees', () => {
   });
 });
 
+describe('ProcessTable: rows of ended descendants', () => {
+  it('drops the row of a discovered child a while after it ends, whether or not its parent lives on', async () => {
+    const { table: t } = makeTable({ transientRowMs: 300 });
+    const p = await t.start({ command: 'bash', args: ['-c', 'sleep 0.3; sleep 30 & wait'] });
+    const quick = await waitFor(() => t.processes().find((s) => s.parentId === p.id && s.args[0] === '0.3'), 5000, 'the short child');
+    await waitFor(() => t.get(quick.id)?.alive === false, 5000, 'the short child to end');
+    await waitFor(() => t.get(quick.id) === undefined, 2000, 'its row to go');
+    const long = await waitFor(() => t.processes().find((s) => s.parentId === p.id && s.args[0] === '30'), 5000, 'the long child');
+    await t.terminate(p.id);
+    assert.equal(t.get(long.id)?.alive, false, 'right after terminate the row shows the child ended');
+    await waitFor(() => t.get(long.id) === undefined, 2000, 'its row to go');
+    assert.equal(t.get(p.id)?.exitCode, -15, 'the launched process keeps its row');
+  });
+});
+
 describe('ProcessTable: shutdown', () => {
   it('terminates daemons, joins the others, then terminates them, logging as multiprocessing does', async () => {
     const { table: t, logger: log } = makeTable({ shutdownJoinTimeoutMs: 300 });
