@@ -88,6 +88,8 @@ export class ProcessTable {
   private pollChain: Promise<void> = Promise.resolve();
   private disposed = false;
   private readonly pendingChanges = new Set<string>();
+  /** Trees being ended now: their exits need no poll of their own, endTree accounts for every process it signalled. */
+  private readonly ending = new Set<Entry>();
   private flushScheduled = false;
   private readonly changeEmitter = new Emitter<ReadonlySet<string>>();
   private readonly outputEmitter = new Emitter<OutputEvent>();
@@ -219,7 +221,7 @@ export class ProcessTable {
       this.logger.info(entry.name, `process exiting with exitcode ${exitCode}`);
       this.changed(id);
       this.forgetIfDone(entry);
-      this.schedulePoll(0);
+      if (!this.ending.has(entry)) this.schedulePoll(0);
     });
 
     this.logger.info(entry.name, `process started with pid ${pid}: ${commandLine}`);
@@ -300,21 +302,39 @@ export class ProcessTable {
 
   private async endTree(entry: Entry, signal: 'SIGTERM' | 'SIGKILL', killAfterMs: number): Promise<void> {
     if (!this.treeAlive(entry)) return; // like multiprocessing: ending a finished process is a no-op
+    this.ending.add(entry);
+    try {
+      await this.signalAndWait(entry, signal, killAfterMs);
+    } finally {
+      this.ending.delete(entry);
+    }
+  }
+
+  private async signalAndWait(entry: Entry, signal: 'SIGTERM' | 'SIGKILL', killAfterMs: number): Promise<void> {
     const known = this.subtree(entry)
       .filter((e) => e.alive && e.pid !== null && e.startTime !== undefined)
       .map((e) => ({ pid: e.pid as number, startTime: e.startTime as number }));
     const root = this.treeRoot(entry);
     const targets = await signalTree(this.source, root, known, signal);
+    let signalled = targets;
     const description = `${targets.length} process${targets.length === 1 ? '' : 'es'}`;
     this.logger.info(entry.name, `sending ${signal} to ${description}${entry.pid !== null ? ` (pid ${entry.pid} and its descendants)` : ''}`);
     let survivors = await this.waitForTree(entry, targets, signal === 'SIGKILL' ? 5000 : killAfterMs);
     if (survivors.length > 0 && signal === 'SIGTERM') {
       this.logger.warning(entry.name, `${survivors.length} process${survivors.length === 1 ? '' : 'es'} still alive ${killAfterMs} ms after SIGTERM: sending SIGKILL`);
       const more = await signalTree(this.source, this.treeRoot(entry), [...known, ...survivors], 'SIGKILL');
+      signalled = [...targets, ...more];
       survivors = await this.waitForTree(entry, [...survivors, ...more], 5000);
     }
     if (survivors.length > 0) {
       this.logger.error(entry.name, `${survivors.length} process${survivors.length === 1 ? '' : 'es'} could not be ended: ${survivors.map((s) => s.pid).join(', ')}`);
+    }
+    // What was signalled and is not among the survivors is verified gone (pid and start stamp): mark it so, so that the
+    // poll below reads nothing twice (while a big tree dies, reading it again costs as much as the rest of terminate).
+    const left = new Set(survivors.map((s) => s.pid));
+    const gone = new Map(signalled.filter((t) => !left.has(t.pid)).map((t) => [t.pid, t.startTime]));
+    for (const e of this.subtree(entry)) {
+      if (e.alive && e.pid !== null && e.startTime !== undefined && gone.get(e.pid) === e.startTime) this.end(e, null);
     }
     await this.poll();
   }

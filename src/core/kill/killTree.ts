@@ -58,7 +58,9 @@ export async function signalTree(
     for (const p of await source.descendants(root.pid)) targets.set(p.pid, p);
     groupIsOurs = root.pgid !== undefined;
   }
-  const survivors = await stillThere(source, known);
+  // Known descendants the walk just found again are not read a second time.
+  const unseen = [...known].filter((k) => targets.get(k.pid)?.startTime !== k.startTime);
+  const survivors = await stillThere(source, unseen);
   if (!root.leaderAlive && survivors.length > 0) {
     // Orphans of a dead root: include whatever they spawned in turn.
     const table = await source.all();
@@ -86,32 +88,45 @@ function signalWithTreeKill(root: TreeRoot, signal: NodeJS.Signals): Promise<Pro
   return new Promise((resolve) => treeKill(root.pid, signal, () => resolve([{ pid: root.pid, startTime: root.startTime }])));
 }
 
+/** Is `target` still that very process and not a zombie? */
+async function isAlive(source: ProcessSource | undefined, target: ProcessIdentity): Promise<boolean> {
+  if (!source) return send(target.pid, 0 as unknown as NodeJS.Signals);
+  const now = await source.get(target.pid);
+  return now !== undefined && now.startTime === target.startTime && !isDead(now);
+}
+
 /** Those of `targets` still alive (zombies count as gone: they hold no resources but a table slot). */
 export async function aliveAmong(source: ProcessSource | undefined, targets: readonly ProcessIdentity[]): Promise<ProcessIdentity[]> {
-  if (!source) return targets.filter((t) => send(t.pid, 0 as unknown as NodeJS.Signals));
   const alive: ProcessIdentity[] = [];
-  for (const target of targets) {
-    const now = await source.get(target.pid);
-    if (now && now.startTime === target.startTime && !isDead(now)) alive.push(target);
-  }
+  for (const target of targets) if (await isAlive(source, target)) alive.push(target);
   return alive;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Waits until every target is gone or `timeoutMs` passes; returns those still alive. Checks often at first, then less. */
+/** Longest pause between looks while nothing ends (a process that ignores SIGTERM, say). */
+const MAX_CHECK_INTERVAL_MS = 25;
+
+/**
+ * Waits until every target is gone or `timeoutMs` passes; returns those still alive.
+ * Each look stops at the first target still alive, so while a tree dies a look costs a read or two, not one per
+ * process (a gone process never comes back: a reused pid has another start stamp). Looks come every millisecond
+ * while processes keep ending, and back off to MAX_CHECK_INTERVAL_MS while none does.
+ */
 export async function waitGone(
   source: ProcessSource | undefined,
   targets: readonly ProcessIdentity[],
   timeoutMs: number,
 ): Promise<ProcessIdentity[]> {
   const deadline = Date.now() + timeoutMs;
-  let remaining = await aliveAmong(source, targets);
+  let next = 0;
   let delay = 1;
-  while (remaining.length > 0 && Date.now() < deadline) {
+  for (;;) {
+    const before = next;
+    while (next < targets.length && !(await isAlive(source, targets[next]))) next++;
+    if (next === targets.length) return [];
+    if (Date.now() >= deadline) return aliveAmong(source, targets.slice(next));
+    delay = next > before ? 1 : Math.min(delay * 2, MAX_CHECK_INTERVAL_MS);
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-    delay = Math.min(delay * 2, 25);
-    remaining = await aliveAmong(source, remaining);
   }
-  return remaining;
 }

@@ -1,0 +1,134 @@
+// Measures one descendant + CPU + memory poll (500 extra processes running) against spawning `ps -ax -o …`; and idle polling.
+import { execFile } from 'node:child_process';
+import { Logger } from '../src/core/logger';
+import { ProcfsSource } from '../src/core/os/processSource';
+import { DEFAULT_SETTINGS, ProcessTable } from '../src/core/processTable';
+import { guardTable, killGroup, log, main, median, round, sleep, spawnGroup, type BenchResult } from './common';
+import { waitForTree } from './tree';
+
+const EXTRA = 500;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
+
+/** Counts what the table asks of /proc. */
+class CountingSource extends ProcfsSource {
+  readonly calls = { get: 0, descendants: 0, all: 0, cmdline: 0 };
+  readonly cmdlinePids: number[] = [];
+  override get(pid: number) {
+    this.calls.get++;
+    return super.get(pid);
+  }
+  override descendants(pid: number) {
+    this.calls.descendants++;
+    return super.descendants(pid);
+  }
+  override all() {
+    this.calls.all++;
+    return super.all();
+  }
+  override cmdline(pid: number) {
+    this.calls.cmdline++;
+    this.cmdlinePids.push(pid);
+    return super.cmdline(pid);
+  }
+  total(): number {
+    return this.calls.get + this.calls.descendants + this.calls.all + this.calls.cmdline;
+  }
+}
+
+function psOnce(): Promise<number> {
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile('ps', ['-ax', '-o', 'pid=,ppid=,pcpu=,rss=,command='], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
+      if (error) return reject(error);
+      // What the Process Explorer then does: parse every line.
+      let rows = 0;
+      for (const line of stdout.split('\n')) if (/^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(.*)$/.test(line)) rows++;
+      if (rows < EXTRA) return reject(new Error(`ps listed ${rows} processes`));
+      resolve(performance.now() - t);
+    });
+  });
+}
+
+main(async (): Promise<BenchResult> => {
+  const extra = spawnGroup('bash', ['-c', `for ((i = 0; i < ${EXTRA}; i++)); do sleep 600 & done; echo ready; wait`]);
+  const source = new CountingSource();
+  // A long interval: the table's own timer stays out of the way of the polls timed here.
+  const table = new ProcessTable({ source, logger: new Logger(), settings: () => ({ ...DEFAULT_SETTINGS, pollIntervalMs: 60_000 }) });
+  guardTable(table);
+  try {
+    await new Promise<void>((resolve) => extra.stdout?.once('data', () => resolve()));
+    await waitForTree(extra.pid as number, EXTRA, EXTRA);
+    const p = await table.start({ command: 'bash', args: ['-c', 'sleep 600 & wait'] });
+    for (let i = 0; i < 100 && table.processes().length < 2; i++) await table.poll();
+    if (table.processes().length !== 2) throw new Error('the descendant was not discovered');
+
+    // Warm up both, then alternate.
+    for (let i = 0; i < 3; i++) {
+      await table.poll();
+      await psOnce();
+    }
+    const cmdlinesBefore = source.calls.cmdline;
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const t = performance.now();
+      await table.poll();
+      ours.push(performance.now() - t);
+      theirs.push(await psOnce());
+    }
+    const cmdlinesDuringPolls = source.calls.cmdline - cmdlinesBefore;
+    const usage = table.entry(table.processes()[1].id);
+    log(`poll: ${ours.map((v) => round(v, 2)).join(' ')} ms`);
+    log(`ps: ${theirs.map((v) => round(v, 1)).join(' ')} ms`);
+    log(`descendant sampled: cpu ${usage?.cpuPercent} %, rss ${usage?.rssBytes} B; cmdline reads during ${ROUNDS} polls: ${cmdlinesDuringPolls}`);
+
+    // Idle: end everything, then count what is read over a second with nothing alive.
+    await table.terminate(p.id);
+    await sleep(50);
+    const readsBefore = source.total();
+    let polls = 0;
+    const realPoll = table.poll.bind(table);
+    table.poll = () => {
+      polls++;
+      return realPoll();
+    };
+    await sleep(1000);
+    const idleReads = source.total() - readsBefore;
+    table.dispose();
+
+    const speedup = median(theirs) / median(ours);
+    return {
+      name: 'poll',
+      rows: [
+        {
+          benchmark: 'poll',
+          what: `one poll: descendants + CPU + memory of a process with one descendant, ${EXTRA} extra processes running`,
+          procscope: `${round(median(ours), 2)} ms`,
+          baseline: `${round(median(theirs), 1)} ms`,
+          baselineName: 'spawn `ps -ax -o pid=,ppid=,pcpu=,rss=,command=`',
+          ratio: round(median(ours) / median(theirs), 3),
+          bar: `≤ 10 ms and ≥ 2× faster (here ${round(speedup, 0)}×)`,
+          met: median(ours) <= 10 && speedup >= 2,
+        },
+        {
+          benchmark: 'poll',
+          what: `cmdline reads during ${ROUNDS} polls of known processes`,
+          procscope: String(cmdlinesDuringPolls),
+          bar: '0 (argv read once, for new pids only)',
+          met: cmdlinesDuringPolls === 0,
+        },
+        {
+          benchmark: 'poll',
+          what: 'polls and /proc reads over 1 s with nothing alive',
+          procscope: `${polls} polls, ${idleReads} reads`,
+          bar: '0',
+          met: polls === 0 && idleReads === 0,
+        },
+      ],
+      details: { pollMs: ours.map((v) => round(v, 3)), psMs: theirs.map((v) => round(v, 2)), cmdlinePids: source.cmdlinePids, idleReads, idlePolls: polls },
+      notes: [],
+    };
+  } finally {
+    killGroup(extra);
+  }
+});

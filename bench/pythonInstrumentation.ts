@@ -1,0 +1,65 @@
+// SPEC §7 "Python instrumentation": a script starting and joining 50 multiprocessing.Processes, with the helper and a
+// listening InstrumentServer, against the same script without the helper. Runs alternate; medians are compared.
+// Usage: node out/bench/pythonInstrumentation.js [rounds=15] [python=python3]
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { InstrumentServer, pythonEnv } from '../src/core/instrument';
+
+const ROOT = resolve(__dirname, '../..');
+const HELPER_DIR = resolve(ROOT, 'src/python');
+const SCRIPT = resolve(ROOT, 'test/fixtures/python/fifty.py');
+const rounds = Number(process.argv[2] ?? 15);
+const python = process.argv[3] ?? 'python3';
+
+function run(args: string[], env: Record<string, string>): Promise<number> {
+  const started = performance.now();
+  return new Promise((done, fail) => {
+    const child = spawn(python, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', fail);
+    child.on('close', (code) => (code === 0 ? done(performance.now() - started) : fail(new Error(`${python} exited ${code}`))));
+  });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function main(): Promise<void> {
+  const server = new InstrumentServer({ level: 5 });
+  let events = 0;
+  server.onDidStart(() => events++);
+  server.onDidExit(() => events++);
+  server.onDidLog(() => events++);
+  server.onWarning((w) => console.error(w));
+  const base: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const method of ['fork', 'spawn', 'forkserver']) {
+      for (const [levelName, level] of [['INFO', 20], ['DEBUG', 10]] as const) {
+        const without: number[] = [];
+        const withHelper: number[] = [];
+        events = 0;
+        for (let i = 0; i < rounds + 1; i++) {
+          const launchId = `${method}-${level}-${i}`;
+          const env = pythonEnv(HELPER_DIR, server.register(launchId), level, base);
+          const plain = await run([SCRIPT, method], base);
+          const instrumented = await run([SCRIPT, method], env);
+          await server.whenIdle(launchId, 2000);
+          server.unregister(launchId);
+          if (i === 0) continue; // warm-up
+          without.push(plain);
+          withHelper.push(instrumented);
+        }
+        const ratio = median(withHelper) / median(without);
+        results.push({
+          method, level: levelName, withoutMs: +median(without).toFixed(1), withMs: +median(withHelper).toFixed(1),
+          ratio: +ratio.toFixed(3), eventsPerRun: Math.round(events / (rounds + 1)), pass: ratio <= 1.2,
+        });
+        console.log(JSON.stringify(results[results.length - 1]));
+      }
+    }
+  } finally {
+    server.dispose();
+  }
+  if (results.some((r) => !r.pass)) process.exitCode = 1;
+}
+
+void main();

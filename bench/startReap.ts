@@ -1,0 +1,94 @@
+// Measures start + track + reap of 200 × /bin/true through ProcessTable against raw child_process.spawn reading the pipes.
+import { spawn } from 'node:child_process';
+import { Logger } from '../src/core/logger';
+import { ProcfsSource } from '../src/core/os/processSource';
+import { DEFAULT_SETTINGS, ProcessTable } from '../src/core/processTable';
+import { guardTable, log, main, median, round, type BenchResult } from './common';
+
+const COUNT = 200;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const COMMAND = '/bin/true';
+
+/** The baseline: what a user's own code would do. */
+function rawOne(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(COMMAND, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', () => undefined);
+    child.stderr.on('data', () => undefined);
+    child.on('error', reject);
+    child.on('close', () => resolve());
+  });
+}
+
+/** Sequential runs go in slices of this many, alternating sides, so both see the same machine (2 cores, shared). */
+const SLICE = 20;
+
+async function rawRun(count: number, concurrent: boolean): Promise<number> {
+  const t = performance.now();
+  if (concurrent) await Promise.all(Array.from({ length: count }, rawOne));
+  else for (let i = 0; i < count; i++) await rawOne();
+  return performance.now() - t;
+}
+
+async function tableRun(table: ProcessTable, count: number, concurrent: boolean): Promise<number> {
+  const one = async () => {
+    const p = await table.start({ command: COMMAND });
+    await table.join(p.id);
+  };
+  const t = performance.now();
+  if (concurrent) await Promise.all(Array.from({ length: count }, one));
+  else for (let i = 0; i < count; i++) await one();
+  return performance.now() - t;
+}
+
+/** One round: COUNT processes each way; returns [ProcessTable ms, raw ms]. */
+async function measureRound(table: ProcessTable, concurrent: boolean, tableFirst: boolean): Promise<[number, number]> {
+  let core = 0;
+  let raw = 0;
+  const slice = concurrent ? COUNT : SLICE;
+  for (let done = 0; done < COUNT; done += slice) {
+    if (tableFirst) {
+      core += await tableRun(table, slice, concurrent);
+      raw += await rawRun(slice, concurrent);
+    } else {
+      raw += await rawRun(slice, concurrent);
+      core += await tableRun(table, slice, concurrent);
+    }
+  }
+  table.clearExited(); // every round starts from an empty table
+  return [core, raw];
+}
+
+main(async (): Promise<BenchResult> => {
+  const table = new ProcessTable({ source: new ProcfsSource(), logger: new Logger(), settings: () => DEFAULT_SETTINGS });
+  guardTable(table);
+  const rows = [];
+  const details: Record<string, unknown> = {};
+  for (const mode of ['sequential', 'concurrent'] as const) {
+    const concurrent = mode === 'concurrent';
+    await measureRound(table, concurrent, true); // warm-up: code paths compiled, the page cache holds /bin/true
+    const raw: number[] = [];
+    const core: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const [c, r] = await measureRound(table, concurrent, i % 2 === 1);
+      core.push(c);
+      raw.push(r);
+    }
+    log(`${mode}: ProcessTable ${core.map((v) => round(v, 0)).join(' ')} ms; raw spawn ${raw.map((v) => round(v, 0)).join(' ')} ms`);
+    // Each round's pair ran back to back: the median of the pairs' ratios shrugs off load that comes and goes.
+    const ratio = median(core.map((ms, i) => ms / raw[i]));
+    details[mode] = { processTableMs: core.map((v) => round(v)), rawSpawnMs: raw.map((v) => round(v)), ratioOfMedians: round(median(core) / median(raw), 3) };
+    rows.push({
+      benchmark: 'start + reap',
+      what: `start + track + reap ${COUNT} × /bin/true (${mode === 'concurrent' ? 'all at once' : `one after another, in slices of ${SLICE} alternating with the baseline`})`,
+      procscope: `${round(median(core), 0)} ms`,
+      baseline: `${round(median(raw), 0)} ms`,
+      baselineName: 'child_process.spawn + read pipes',
+      ratio: round(ratio),
+      bar: '≤ 1.3× (median of paired rounds)',
+      met: ratio <= 1.3,
+    });
+  }
+  table.dispose();
+  return { name: 'startReap', rows, details, notes: [] };
+});
