@@ -36,6 +36,9 @@ export class Entry {
   /** Numbers the next discovered child: Process-1:1, Process-1:2… */
   childCounter = 0;
   launch: Launch | undefined;
+  /** Process group and thread count as last polled (they let a terminate skip reading the process again). */
+  pgid: number | undefined;
+  threads: number | undefined;
   /** The short command name last seen; when it changes the process has exec'd something else. */
   comm: string | undefined;
   /** For python entries: the start method multiprocessing used. */

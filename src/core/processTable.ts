@@ -311,9 +311,9 @@ export class ProcessTable {
   }
 
   private async signalAndWait(entry: Entry, signal: 'SIGTERM' | 'SIGKILL', killAfterMs: number): Promise<void> {
-    const known = this.subtree(entry)
+    const known = [entry, ...this.subtree(entry)]
       .filter((e) => e.alive && e.pid !== null && e.startTime !== undefined)
-      .map((e) => ({ pid: e.pid as number, startTime: e.startTime as number }));
+      .map((e) => ({ pid: e.pid as number, startTime: e.startTime as number, pgid: e.pgid, threads: e.threads }));
     const root = this.treeRoot(entry);
     const targets = await signalTree(this.source, root, known, signal);
     let signalled = targets;
@@ -523,6 +523,8 @@ export class ProcessTable {
     entry.lastCpuMs = p.cpuMs;
     entry.lastSampleAt = now;
     entry.rssBytes = p.rssBytes;
+    entry.pgid = p.pgid;
+    entry.threads = p.threads;
     if (before !== entry.cpuPercent || rssBefore !== entry.rssBytes) this.changed(entry.id);
   }
 

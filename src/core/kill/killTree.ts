@@ -1,12 +1,18 @@
 // Signals a launched process and all its descendants at once: one process-group signal, plus each descendant that left the group.
 import treeKill from 'tree-kill';
 import { isDead, type OsProcess } from '../os/osProcess';
-import { descendantsIn, type ProcessSource } from '../os/processSource';
+import { descendantsIn, type ProcessSource, type TreeMember } from '../os/processSource';
 
 /** A process we know by pid and start stamp, so a reused pid is never mistaken for it. */
 export interface ProcessIdentity {
   pid: number;
   startTime: number;
+}
+
+/** A descendant seen by a poll; with its group and thread count the walk before a signal need not read it again. */
+export interface KnownProcess extends ProcessIdentity {
+  pgid?: number;
+  threads?: number;
 }
 
 export interface TreeRoot extends ProcessIdentity {
@@ -42,11 +48,15 @@ async function stillThere(source: ProcessSource, known: Iterable<ProcessIdentity
 export async function signalTree(
   source: ProcessSource | undefined,
   root: TreeRoot,
-  known: Iterable<ProcessIdentity>,
+  known: Iterable<KnownProcess>,
   signal: NodeJS.Signals,
 ): Promise<ProcessIdentity[]> {
   if (!source) return signalWithTreeKill(root, signal);
-  const targets = new Map<number, OsProcess>();
+  const targets = new Map<number, TreeMember>();
+  const knownMembers = new Map<number, TreeMember>();
+  for (const k of known) {
+    if (k.pgid !== undefined && k.threads !== undefined) knownMembers.set(k.pid, { pid: k.pid, startTime: k.startTime, pgid: k.pgid, threads: k.threads });
+  }
   let groupIsOurs = false;
   if (root.leaderAlive && root.pgid === undefined) {
     // Not our child, so nothing holds its pid for us: make sure it is still the same process.
@@ -55,16 +65,16 @@ export async function signalTree(
   }
   if (root.leaderAlive) {
     // Walk first: once the group is signalled, dying parents hand their children to init and the links are lost.
-    for (const p of await source.descendants(root.pid)) targets.set(p.pid, p);
+    for (const p of await source.walk(root.pid, knownMembers)) targets.set(p.pid, p);
     groupIsOurs = root.pgid !== undefined;
   }
   // Known descendants the walk just found again are not read a second time.
-  const unseen = [...known].filter((k) => targets.get(k.pid)?.startTime !== k.startTime);
+  const unseen = [...known].filter((k) => k.pid !== root.pid && targets.get(k.pid)?.startTime !== k.startTime);
   const survivors = await stillThere(source, unseen);
   if (!root.leaderAlive && survivors.length > 0) {
     // Orphans of a dead root: include whatever they spawned in turn.
     const table = await source.all();
-    for (const orphan of survivors) for (const p of [orphan, ...descendantsIn(table, orphan.pid)]) targets.set(p.pid, p);
+    for (const orphan of survivors) for (const p of [orphan, ...descendantsIn(table, orphan.pid)]) if (!isDead(p)) targets.set(p.pid, p);
   } else {
     for (const p of survivors) targets.set(p.pid, p);
   }
@@ -76,7 +86,6 @@ export async function signalTree(
   if (groupIsOurs && root.pgid !== undefined) send(-root.pgid, signal);
   else if (root.leaderAlive) send(root.pid, signal);
   for (const p of targets.values()) {
-    if (isDead(p)) continue;
     if (!(groupIsOurs && p.pgid === root.pgid)) send(p.pid, signal);
     signalled.push({ pid: p.pid, startTime: p.startTime });
   }

@@ -3,11 +3,25 @@ import { execFile } from 'node:child_process';
 import { isDead, type OsProcess } from './osProcess';
 import * as procfs from './procfs';
 
+/** What a walk of a tree needs to know of a process: who it is (pid + start stamp) and which group it is in. */
+export interface TreeMember {
+  pid: number;
+  startTime: number;
+  pgid: number;
+  /** Thread count as last seen: the kernel lists children per thread. */
+  threads: number;
+}
+
 export interface ProcessSource {
   /** The process `pid` now, or undefined. */
   get(pid: number): Promise<OsProcess | undefined>;
   /** Every live descendant of `pid` that can still be reached through parent links, nearest first. */
   descendants(pid: number): Promise<OsProcess[]>;
+  /**
+   * The live descendants of `pid`, nearest first, for ending the tree: processes in `known` (seen by a recent poll)
+   * are taken from it instead of being read again, so the walk before a signal costs one read a process.
+   */
+  walk(pid: number, known: ReadonlyMap<number, TreeMember>): Promise<TreeMember[]>;
   /** The whole process table. */
   all(): Promise<Map<number, OsProcess>>;
   /** argv of `pid` (empty when unknown). */
@@ -64,6 +78,30 @@ export class ProcfsSource implements ProcessSource {
         if (seen.has(childPid)) continue;
         seen.add(childPid);
         const child = procfs.readStat(childPid);
+        if (!child) continue;
+        found.push(child);
+        queue.push(child);
+      }
+    }
+    return found;
+  }
+
+  async walk(pid: number, known: ReadonlyMap<number, TreeMember>): Promise<TreeMember[]> {
+    if (!this.childrenFiles) return (await this.descendants(pid)).filter((p) => !isDead(p));
+    const root = known.get(pid) ?? procfs.readStat(pid);
+    if (!root) return [];
+    const found: TreeMember[] = [];
+    const queue: TreeMember[] = [root];
+    const seen = new Set<number>([pid]);
+    while (queue.length > 0) {
+      for (const childPid of procfs.readChildren(queue.shift() as TreeMember)) {
+        if (seen.has(childPid)) continue;
+        seen.add(childPid);
+        let child: TreeMember | undefined = known.get(childPid);
+        if (!child) {
+          const stat = procfs.readStat(childPid);
+          child = stat && !isDead(stat) ? stat : undefined;
+        }
         if (!child) continue;
         found.push(child);
         queue.push(child);
@@ -131,6 +169,10 @@ export class PsSource implements ProcessSource {
 
   async descendants(pid: number): Promise<OsProcess[]> {
     return descendantsIn(await this.all(), pid).filter((p) => !isDead(p));
+  }
+
+  async walk(pid: number): Promise<TreeMember[]> {
+    return this.descendants(pid);
   }
 
   async cmdline(pid: number): Promise<string[]> {

@@ -81,7 +81,7 @@ export function scanAll(): Map<number, OsProcess> {
 }
 
 /** Direct children of `process`, from each of its threads' `children` file (the kernel lists them per thread). */
-export function readChildren(process: OsProcess): number[] {
+export function readChildren(process: { pid: number; threads: number }): number[] {
   const tids = process.threads > 1 ? safeReaddir(`/proc/${process.pid}/task`) : [String(process.pid)];
   const children: number[] = [];
   for (const tid of tids) {
