@@ -620,7 +620,8 @@ export class ProcessTable {
       }
     } else {
       entry = new Entry(`p${++this.idCounter}`, report.name, 'python', root.id, report.time ?? Date.now());
-      Object.assign(entry, { pid: report.pid, alive: true, command: root.command });
+      // A forked child runs its parent's command line; the real one is read from the OS while the child lives.
+      Object.assign(entry, { pid: report.pid, alive: true, command: parent.command, args: [...parent.args] });
       this.attach(entry, parent);
       void this.identifyReported(entry);
     }

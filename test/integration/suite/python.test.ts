@@ -152,12 +152,14 @@ describe('Python multiprocessing, seen from inside (the examples)', function () 
   });
 
   it('the spawn start method: children run in fresh interpreters and are still reported', async () => {
-    const { root, children } = await runExample('14_spawn_method.py');
+    const { root, children } = await runExample('14_spawn_method.py', 'DEBUG');
     assert.equal(root.exitCode, 0);
     assert.equal(children.size, 2);
     for (const child of children.values()) {
       assert.equal(child.exitCode, 0);
-      assert.match(child.args.join(' '), /multiprocessing/);
+      assert.equal(child.ppid, root.pid);
+      const started = `[DEBUG/${child.name}] process started by ${root.name} with pid ${child.pid} (spawn)`;
+      assert.ok(procscope.logLines().includes(started), `no line ${started}`);
     }
   });
 
