@@ -6,6 +6,7 @@ import { isDead } from '../../src/core/os/osProcess';
 import { readStat } from '../../src/core/os/procfs';
 import { createProcessSource } from '../../src/core/os/processSource';
 import { DEFAULT_SETTINGS, ProcessTable, type TableOptions, type TableSettings } from '../../src/core/processTable';
+export { sleep, waitFor } from '../shared/wait';
 
 /** The repository root, from out/test/unit where the bundled tests run. */
 export const ROOT = resolve(__dirname, '../../..');
@@ -34,18 +35,7 @@ export function isRunning(pid: number): boolean {
   return !isDead(readStat(pid));
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<Exclude<T, undefined | null | false>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as Exclude<T, undefined | null | false>;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Ends every process the tests of this file started, by pid or group, whatever state a test left them in. */
 export function cleanUpAll(): void {

@@ -68,40 +68,31 @@ export class ProcfsSource implements ProcessSource {
 
   descendantsSync(pid: number): OsProcess[] {
     if (!this.childrenFiles) return descendantsIn(procfs.scanAll(), pid);
-    const root = procfs.readStat(pid);
-    if (!root) return [];
-    const found: OsProcess[] = [];
-    const queue: OsProcess[] = [root];
-    const seen = new Set<number>([pid]);
-    while (queue.length > 0) {
-      for (const childPid of procfs.readChildren(queue.shift() as OsProcess)) {
-        if (seen.has(childPid)) continue;
-        seen.add(childPid);
-        const child = procfs.readStat(childPid);
-        if (!child) continue;
-        found.push(child);
-        queue.push(child);
-      }
-    }
-    return found;
+    return this.breadthFirst(pid, (p) => procfs.readStat(p));
   }
 
   async walk(pid: number, known: ReadonlyMap<number, TreeMember>): Promise<TreeMember[]> {
     if (!this.childrenFiles) return (await this.descendants(pid)).filter((p) => !isDead(p));
-    const root = known.get(pid) ?? procfs.readStat(pid);
+    return this.breadthFirst<TreeMember>(pid, (p) => {
+      const member = known.get(p);
+      if (member) return member;
+      const stat = procfs.readStat(p);
+      return stat && !isDead(stat) ? stat : undefined;
+    });
+  }
+
+  /** Every process below `pid` that `describe` knows, nearest first, following the kernel's children lists. */
+  private breadthFirst<T extends { pid: number; threads: number }>(pid: number, describe: (pid: number) => T | undefined): T[] {
+    const root = describe(pid);
     if (!root) return [];
-    const found: TreeMember[] = [];
-    const queue: TreeMember[] = [root];
+    const found: T[] = [];
+    const queue: T[] = [root];
     const seen = new Set<number>([pid]);
     while (queue.length > 0) {
-      for (const childPid of procfs.readChildren(queue.shift() as TreeMember)) {
+      for (const childPid of procfs.readChildren(queue.shift() as T)) {
         if (seen.has(childPid)) continue;
         seen.add(childPid);
-        let child: TreeMember | undefined = known.get(childPid);
-        if (!child) {
-          const stat = procfs.readStat(childPid);
-          child = stat && !isDead(stat) ? stat : undefined;
-        }
+        const child = describe(childPid);
         if (!child) continue;
         found.push(child);
         queue.push(child);

@@ -5,6 +5,7 @@ import type { ProcScopeApi } from '../../../src/api';
 import { isDead } from '../../../src/core/os/osProcess';
 import { readStat } from '../../../src/core/os/procfs';
 import type { ProcessSnapshot } from '../../../src/core/types';
+export { sleep, waitFor } from '../../shared/wait';
 
 /** The repository root, from out/test/integration/suite. */
 export const ROOT = path.resolve(__dirname, '../../../..');
@@ -23,17 +24,7 @@ export function isRunning(pid: number | null): boolean {
   return pid !== null && !isDead(readStat(pid));
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<Exclude<T, undefined | null | false>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as Exclude<T, undefined | null | false>;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Every process below `id`, as the API lists them. */
 export function descendantsOf(procscope: ProcScopeApi, id: string): ProcessSnapshot[] {
