@@ -48,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): ProcScopeApi {
     new ProcessStatusBar(table),
     registerTracebackLinks(table),
     new OutputEcho(table, logger, () => settings.value.echoOutput),
-    ...registerStartCommands(table, settings),
+    ...registerStartCommands(table, settings, outputs),
     ...registerProcessCommands(table, outputs),
     ...registerLogCommands(channel, settings, (level) => {
       logger.setLevel(level);

@@ -4,6 +4,7 @@ import { splitCommandLine } from '../core/commandLine';
 import type { ProcessTable } from '../core/processTable';
 import type { ProcessSnapshot, ProcessSpec } from '../core/types';
 import type { SettingsWatcher } from '../config';
+import type { ProcessOutputDocuments } from '../output/processOutputDocuments';
 import { specForFile } from '../run/fileCommand';
 import { pythonInterpreter } from '../run/interpreter';
 import { hasTarget, runCommand } from './pickProcess';
@@ -31,7 +32,7 @@ function ensureTrusted(what: string): boolean {
   return false;
 }
 
-export function registerStartCommands(table: ProcessTable, settings: SettingsWatcher): vscode.Disposable[] {
+export function registerStartCommands(table: ProcessTable, settings: SettingsWatcher, outputs: ProcessOutputDocuments): vscode.Disposable[] {
   const start = (arg?: unknown) =>
     runCommand(!hasTarget(arg), async () => {
       if (hasTarget(arg)) return table.start(arg);
@@ -56,7 +57,9 @@ export function registerStartCommands(table: ProcessTable, settings: SettingsWat
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       if (open?.isDirty) await open.save();
       const python = await pythonInterpreter(settings.value.pythonPath, uri);
-      return table.start(specForFile(uri.fsPath, python));
+      const started = await table.start(specForFile(uri.fsPath, python));
+      void outputs.show(started.id, started.name, true); // what the program prints, next to its source
+      return started;
     });
 
   /** Starts configured definitions; errors are reported per definition, the rest still start. */

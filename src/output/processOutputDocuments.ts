@@ -92,11 +92,13 @@ export class ProcessOutputDocuments implements vscode.TextDocumentContentProvide
     }
   }
 
-  /** Opens (or brings forward) the output of process `id`. */
-  async show(id: string, name: string): Promise<vscode.TextEditor> {
+  /** Opens (or brings forward) the output of process `id`; `beside` puts it next to the active editor, which keeps focus. */
+  async show(id: string, name: string, beside = false): Promise<vscode.TextEditor> {
     const doc = await vscode.workspace.openTextDocument(outputUri(id, name));
     await vscode.languages.setTextDocumentLanguage(doc, 'procscope-output');
-    const editor = await vscode.window.showTextDocument(doc, { preview: false, preserveFocus: false });
+    const editor = await vscode.window.showTextDocument(doc, beside
+      ? { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true }
+      : { preview: false, preserveFocus: false });
     this.decorateAll();
     return editor;
   }
