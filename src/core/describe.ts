@@ -19,7 +19,7 @@ export function describeState(p: ProcessSnapshot): string {
   else if (p.exitCode === null) parts.push(p.pid === null ? 'initial' : 'exited');
   else parts.push(p.exitCode < 0 ? `exitcode ${p.exitCode} (${exitCodeName(p.exitCode)})` : `exitcode ${p.exitCode}`);
   if (p.daemon) parts.push('daemon');
-  if (p.kind === 'discovered') parts.push(shorten(stripControl(formatCommandLine(basename(p.command), p.args)), 48));
+  if (p.kind === 'discovered') parts.push(shorten(formatCommandLine(basename(stripControl(p.command)), p.args.map(stripControl)), 48));
   return parts.join(' · ');
 }
 
@@ -78,7 +78,7 @@ export interface Usage {
 export function tooltipLines(p: ProcessSnapshot, usage: Usage, now = Date.now()): string[] {
   const lines = [
     `${stripControl(p.name)} (${p.kind})`,
-    `Command: ${stripControl(formatCommandLine(p.command, p.args))}`,
+    `Command: ${formatCommandLine(stripControl(p.command), p.args.map(stripControl))}`,
   ];
   if (p.cwd) lines.push(`Working directory: ${stripControl(p.cwd)}`);
   if (p.pid !== null) lines.push(`PID: ${p.pid}${p.ppid !== null ? ` (parent ${p.ppid})` : ''}`);

@@ -4,6 +4,14 @@ import { formatRecord, LEVELS, levelName, type LevelName } from './levels';
 
 export const MAIN_PROCESS = 'MainProcess';
 
+// eslint-disable-next-line no-control-regex -- control characters are what this removes
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** A record stays one line, free of escapes, whatever names and command lines it quotes. */
+function oneLine(text: string): string {
+  return text.replace(/\r?\n|\r/g, ' ').replace(CONTROL, '');
+}
+
 export class Logger {
   private readonly ring: string[] = [];
   private ringStart = 0;
@@ -32,8 +40,8 @@ export class Logger {
   /** Logs one record; `source` names the launched program a forwarded record came from. */
   log(level: number, processName: string, message: string, source?: string): void {
     if (!this.isEnabledFor(level)) return;
-    const record = formatRecord(levelName(level), processName, message);
-    this.write(source === undefined ? record : `${source} | ${record}`);
+    const record = formatRecord(levelName(level), oneLine(processName), oneLine(message));
+    this.write(source === undefined ? record : `${oneLine(source)} | ${record}`);
   }
 
   subdebug(processName: string, message: string): void {

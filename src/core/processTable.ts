@@ -142,7 +142,7 @@ export class ProcessTable {
     if (this.disposed) throw new Error('ProcScope is shutting down: no new processes can be started');
     let spec: ValidSpec;
     try {
-      spec = validateSpec(input);
+      spec = validateSpec(input, this.options.defaultCwd?.() ?? homedir());
     } catch (error) {
       this.logger.error(MAIN_PROCESS, `cannot start process: ${(error as Error).message}`);
       throw error;

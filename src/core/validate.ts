@@ -1,5 +1,6 @@
 // Checks untrusted input (a ProcessSpec, a timeout) and throws errors that repeat the bad value and its type.
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { InstrumentMode } from './types';
 
 /** `"" (string)`, `42 (number)`, `null`: how a bad value is shown in an error message. */
@@ -37,8 +38,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The spec with defaults filled in, or an Error naming the first field that is wrong. */
-export function validateSpec(input: unknown): ValidSpec {
+/** The spec with defaults filled in, or an Error naming the first field that is wrong; a relative cwd is taken from `baseDir`. */
+export function validateSpec(input: unknown, baseDir?: string): ValidSpec {
   if (!isPlainObject(input)) throw new TypeError(`Expected a ProcessSpec object, got ${describeValue(input)}`);
   const { command, args = [], name, daemon = false, cwd, env = {}, shell = false, instrument = 'auto' } = input;
   if (typeof command !== 'string' || command.trim() === '') {
@@ -60,11 +61,13 @@ export function validateSpec(input: unknown): ValidSpec {
   for (const [key, value] of Object.entries(env)) {
     if (typeof value !== 'string') throw new TypeError(`Expected \`env.${key}\` to be a string, got ${describeValue(value)}`);
   }
+  let directory: string | undefined;
   if (cwd !== undefined) {
     if (typeof cwd !== 'string' || cwd === '') throw new TypeError(`Expected \`cwd\` to be a non-empty string, got ${describeValue(cwd)}`);
+    directory = baseDir === undefined ? cwd : resolve(baseDir, cwd);
     let isDirectory = false;
     try {
-      isDirectory = statSync(cwd).isDirectory();
+      isDirectory = statSync(directory).isDirectory();
     } catch {
       throw new Error(`Working directory does not exist: \`cwd\` is ${describeValue(cwd)}`);
     }
@@ -75,7 +78,7 @@ export function validateSpec(input: unknown): ValidSpec {
     args: [...(args as string[])],
     name: typeof name === 'string' ? name : undefined,
     daemon,
-    cwd: cwd as string | undefined,
+    cwd: directory,
     env: { ...(env as Record<string, string>) },
     shell,
     instrument: instrument as InstrumentMode,

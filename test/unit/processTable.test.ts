@@ -154,6 +154,14 @@ describe('ProcessTable: bad input', () => {
     await assert.rejects(table.start({ command: 'ls', cwd: '/definitely/not/here' }), /Working directory does not exist: `cwd` is "\/definitely\/not\/here"/);
   });
 
+  it('takes a relative cwd from the default folder', async () => {
+    const { table: t } = makeTable({}, { defaultCwd: () => fixture('.') });
+    const p = await t.start({ command: 'pwd', cwd: 'python' });
+    await t.join(p.id);
+    assert.equal(t.output(p.id), `${fixture('python')}\n`);
+    assert.equal(p.cwd, fixture('python'));
+  });
+
   it('rejects an empty command', async () => {
     await assert.rejects(table.start({ command: '' }), /Expected `command` to be a non-empty string, got "" \(string\)/);
   });
