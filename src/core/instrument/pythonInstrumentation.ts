@@ -50,8 +50,7 @@ export class PythonInstrumentation implements Instrumentation, Disposable {
   }
 
   prepare(launchId: string, spec: ValidSpec): Record<string, string> | undefined {
-    const wanted = spec.instrument === 'python' || (spec.instrument === 'auto' && isPythonCommand(spec.command, spec.args));
-    if (!wanted || spec.shell) return undefined;
+    if (!this.wanted(spec)) return undefined;
     let serverEnv;
     try {
       serverEnv = this.ensureServer().register(launchId);
@@ -65,6 +64,14 @@ export class PythonInstrumentation implements Instrumentation, Disposable {
 
   async settled(launchId: string): Promise<void> {
     await this.server?.whenIdle(launchId, LAST_REPORTS_MS);
+  }
+
+  /** `python`, or `auto` and the command runs Python (for a shell command line: its first word). */
+  private wanted(spec: ValidSpec): boolean {
+    if (spec.instrument !== 'auto') return spec.instrument === 'python';
+    if (!spec.shell) return isPythonCommand(spec.command, spec.args);
+    const [first, ...rest] = spec.command.trim().split(/\s+/);
+    return isPythonCommand(first, rest);
   }
 
   release(launchId: string): void {
