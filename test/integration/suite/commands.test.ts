@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../../../src/api';
 import type { ProcessSnapshot } from '../../../src/core/types';
-import { api, fixture, isRunning, stopEverything, waitFor } from './helpers';
+import { api, fixture, isRunning, ROOT, stopEverything, waitFor } from './helpers';
 
 const run = <T>(command: string, ...args: unknown[]) => vscode.commands.executeCommand<T>(command, ...args);
 
@@ -87,6 +88,28 @@ describe('Commands, called with arguments and no prompts', () => {
     assert.equal(procscope.get(done.id), undefined);
     assert.equal(procscope.get(running.id)?.alive, true);
     await procscope.kill(running.id);
+  });
+
+  it('procscope.runFile runs JavaScript with node and shell scripts with bash, from their folder', async () => {
+    const js = await run<ProcessSnapshot>('procscope.runFile', vscode.Uri.file(fixture('no-newline.js')));
+    assert.equal(js.command, 'node');
+    assert.equal(js.name, 'no-newline.js');
+    assert.equal(js.cwd, path.dirname(fixture('no-newline.js')));
+    await procscope.join(js.id);
+    assert.equal(procscope.output(js.id), 'hello\nworld\npartial\n');
+    const sh = await run<ProcessSnapshot>('procscope.runFile', vscode.Uri.file(fixture('exit-code.sh')));
+    assert.equal(sh.command, 'bash');
+    assert.equal((await procscope.join(sh.id)).exitCode, 0);
+    await assert.rejects(Promise.resolve(run('procscope.runFile', vscode.Uri.file(path.join(ROOT, 'README.md')))), /Don't know how to run "README\.md"/);
+  });
+
+  it('procscope.startAll starts the workspace\'s procscope.processes, daemons flagged', async () => {
+    const started = await run<ProcessSnapshot[]>('procscope.startAll');
+    const byName = new Map(started.map((p) => [p.name, p]));
+    assert.equal(byName.get('heartbeat')?.daemon, true);
+    assert.equal(byName.get('server')?.daemon, false);
+    assert.ok([...byName.values()].every((p) => p.alive));
+    await run('procscope.stopAll');
   });
 
   it('procscope.setLogLevel takes a level name and rejects unknown ones', async () => {
