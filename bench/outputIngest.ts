@@ -9,7 +9,7 @@ import { guardTable, log, main, median, round, type BenchResult } from './common
 
 const MEGABYTES = Number(process.env.BENCH_OUTPUT_MB ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 10);
+const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 60); // "floods output for minutes": a minute of it
 const PRODUCER = resolve(__dirname, 'produceLines.js');
 const MB = 1e6;
 
