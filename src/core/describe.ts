@@ -69,9 +69,12 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** What the tooltip shows beyond the snapshot. */
 export interface Usage {
   cpuPercent?: number;
   rssBytes?: number;
+  /** For a multiprocessing child: fork, spawn or forkserver. */
+  startMethod?: string;
 }
 
 /** Lines of the tooltip: command line, cwd, start time, run time, status, usage. */
@@ -85,6 +88,7 @@ export function tooltipLines(p: ProcessSnapshot, usage: Usage, now = Date.now())
   lines.push(`Started: ${new Date(p.startedAt).toLocaleString()}`);
   lines.push(`Run time: ${formatDuration((p.endedAt ?? now) - p.startedAt)}`);
   lines.push(`Status: ${p.status}${p.daemon ? ' (daemon)' : ''}`);
+  if (usage.startMethod) lines.push(`Start method: ${stripControl(usage.startMethod)}`);
   if (p.alive && usage.cpuPercent !== undefined) lines.push(`CPU: ${usage.cpuPercent.toFixed(1)} %`);
   if (p.alive && usage.rssBytes !== undefined) lines.push(`Memory: ${formatBytes(usage.rssBytes)}`);
   return lines;

@@ -77,7 +77,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<string>, vsc
     item.iconPath = iconFor(rowState(p), p.kind);
     item.contextValue = contextValue(p);
     item.tooltip = new vscode.MarkdownString(
-      tooltipLines(p, { cpuPercent: entry.cpuPercent, rssBytes: entry.rssBytes })
+      tooltipLines(p, { cpuPercent: entry.cpuPercent, rssBytes: entry.rssBytes, startMethod: entry.startMethod })
         .map((line) => line.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&'))
         .join('  \n'),
     );
