@@ -10,8 +10,6 @@ export interface Launch {
   readonly child: ChildProcess;
   readonly spec: ValidSpec;
   readonly output: OutputBuffer;
-  /** The command line as shown in logs and tooltips. */
-  readonly commandLine: string;
   /** Resolves once stdout and stderr are drained (or shortly after exit, if a descendant still holds them open). */
   readonly outputSettled: Promise<void>;
   /** The start stamp of the leader, for pid-reuse checks. */

@@ -9,10 +9,10 @@ export interface SpawnResult {
 }
 
 /** The environment a launched process gets: ours, minus what only makes sense inside the editor, plus the spec's. */
-export function launchEnvironment(spec: ValidSpec, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function launchEnvironment(spec: ValidSpec): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
   delete env.ELECTRON_RUN_AS_NODE; // set in the extension host; it would turn a launched Electron app into plain Node
-  return { ...env, ...spec.env, ...extra };
+  return { ...env, ...spec.env };
 }
 
 /** Starts the process; rejects with a clear Error (and nothing left running) when it cannot start. */

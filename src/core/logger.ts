@@ -44,10 +44,6 @@ export class Logger {
     this.write(source === undefined ? record : `${oneLine(source)} | ${record}`);
   }
 
-  subdebug(processName: string, message: string): void {
-    this.log(LEVELS.SUBDEBUG, processName, message);
-  }
-
   debug(processName: string, message: string): void {
     this.log(LEVELS.DEBUG, processName, message);
   }

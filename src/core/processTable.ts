@@ -40,7 +40,8 @@ export const DEFAULT_SETTINGS: TableSettings = {
 
 /** Python instrumentation, as the table sees it: environment for a launch, released when the launch ends. */
 export interface Instrumentation {
-  prepare(launchId: string, spec: ValidSpec): Record<string, string> | undefined;
+  /** The environment for an instrumented launch, built from `env` (the launch's own), or undefined to run it plain. */
+  prepare(launchId: string, spec: ValidSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv | undefined;
   /** Resolves once the reports a just-ended launch sent are all in (or a short time has passed). */
   settled(launchId: string): Promise<void>;
   release(launchId: string): void;
@@ -154,11 +155,12 @@ export class ProcessTable {
   private async launch(spec: ValidSpec, name: string | undefined, countsName: boolean): Promise<ProcessSnapshot> {
     const id = this.model.nextId();
     const cwd = spec.cwd ?? this.options.defaultCwd?.() ?? homedir();
-    let extraEnv: Record<string, string> | undefined;
+    let extraEnv: NodeJS.ProcessEnv | undefined;
     let spawned;
     try {
-      extraEnv = this.options.instrumentation?.prepare(id, spec);
-      spawned = await spawnProcess(spec, cwd, launchEnvironment(spec, extraEnv));
+      const env = launchEnvironment(spec);
+      extraEnv = this.options.instrumentation?.prepare(id, spec, env);
+      spawned = await spawnProcess(spec, cwd, extraEnv ?? env);
     } catch (error) {
       if (extraEnv) this.options.instrumentation?.release(id);
       this.logger.error(MAIN_PROCESS, `cannot start process: ${(error as Error).message}`);
@@ -180,7 +182,7 @@ export class ProcessTable {
     const outputSettled = extraEnv && instrumentation
       ? Promise.all([streamsSettled, exitSeen.then(() => instrumentation.settled(id))]).then(() => undefined)
       : streamsSettled;
-    entry.launch = { child, spec, output, commandLine, outputSettled, startTime, instrumented: extraEnv !== undefined };
+    entry.launch = { child, spec, output, outputSettled, startTime, instrumented: extraEnv !== undefined };
     Object.assign(entry, { pid, ppid: process.pid, daemon: spec.daemon, alive: true, command: spec.command, args: spec.args, cwd, startTime });
     this.options.watchdog?.addGroup(pid, pid, startTime);
 

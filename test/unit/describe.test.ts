@@ -31,6 +31,14 @@ describe('how a process reads in the tree', () => {
     assert.equal(contextValue({ ...base, daemon: true }), 'process.launched.alive.daemon');
     assert.equal(contextValue({ ...base, kind: 'python', alive: false }), 'process.python.exited');
   });
+  it('shows CPU, memory and start method in the tooltip of a live process', () => {
+    const lines = tooltipLines(base, { cpuPercent: 12.34, rssBytes: 5 * 1024 * 1024, startMethod: 'spawn' });
+    assert.ok(lines.includes('CPU: 12.3 %'), lines.join('\n'));
+    assert.ok(lines.includes('Memory: 5.0 MB'));
+    assert.ok(lines.includes('Start method: spawn'));
+    assert.ok(!tooltipLines({ ...base, alive: false, exitCode: 0 }, { cpuPercent: 1 }).some((l) => l.startsWith('CPU')));
+  });
+
   it('keeps run times coarse', () => {
     assert.equal(formatDuration(5400), '5 s');
     assert.equal(formatDuration(125_000), '2 min 5 s');

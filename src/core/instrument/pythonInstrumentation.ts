@@ -3,7 +3,6 @@ import type { Logger } from '../logger';
 import { MAIN_PROCESS } from '../logger';
 import type { Instrumentation, ProcessTable } from '../processTable';
 import type { ValidSpec } from '../validate';
-import { launchEnvironment } from '../launcher';
 import { isPythonCommand, pythonEnv } from './pythonEnv';
 import { InstrumentServer } from './server';
 import type { Disposable } from '../event';
@@ -49,7 +48,7 @@ export class PythonInstrumentation implements Instrumentation, Disposable {
     this.server?.setLevel(level);
   }
 
-  prepare(launchId: string, spec: ValidSpec): Record<string, string> | undefined {
+  prepare(launchId: string, spec: ValidSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv | undefined {
     if (!this.wanted(spec)) return undefined;
     let serverEnv;
     try {
@@ -59,7 +58,7 @@ export class PythonInstrumentation implements Instrumentation, Disposable {
       return undefined;
     }
     this.server?.setLevel(this.logger.level);
-    return pythonEnv(this.helperDir, serverEnv, this.logger.level, launchEnvironment(spec) as Record<string, string | undefined>);
+    return pythonEnv(this.helperDir, serverEnv, this.logger.level, env);
   }
 
   async settled(launchId: string): Promise<void> {

@@ -58,10 +58,6 @@ export class ProcfsSource implements ProcessSource {
     return procfs.readStat(pid);
   }
 
-  getSync(pid: number): OsProcess | undefined {
-    return procfs.readStat(pid);
-  }
-
   async descendants(pid: number): Promise<OsProcess[]> {
     return this.descendantsSync(pid);
   }
