@@ -4,6 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isDead } from '../src/core/os/osProcess';
 import { readStat } from '../src/core/os/procfs';
+import { ProcfsSource } from '../src/core/os/processSource';
+import { ProcessService } from '../src/core/host/processService';
+import { Logger } from '../src/core/logger';
+import { DEFAULT_SETTINGS, type SupervisorSettings } from '../src/core/settings';
 
 /** The repository root, from out/bench where the bundled benchmarks run. */
 export const ROOT = resolve(__dirname, '../..');
@@ -120,12 +124,40 @@ export function main(run: () => Promise<BenchResult>): void {
   });
 }
 
-/** On exit, SIGKILL the group of every process `table` launched whose leader is not reaped yet. */
-export function guardTable(table: { processes(): { id: string }[]; entry(id: string): { launch?: { child: ChildProcess } } | undefined }): void {
+/** On exit, SIGKILL the group of every live process the service launched (checked by start stamp), then its supervisor. */
+export function guardService(service: ProcessService): void {
   onCleanup(() => {
-    for (const p of table.processes()) {
-      const child = table.entry(p.id)?.launch?.child;
-      if (child) killGroup(child);
+    for (const row of service.state.roots()) {
+      if (!row.alive || row.pid === null || row.startTime === undefined) continue;
+      if (aliveWithStart(row.pid, row.startTime)) {
+        try {
+          process.kill(-row.pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    const supervisor = service.supervisorPid;
+    if (supervisor !== undefined) {
+      try {
+        process.kill(supervisor, 'SIGTERM');
+      } catch {
+        // gone already
+      }
     }
   });
+}
+
+/** A ProcessService as the extension has it (a real supervisor process), guarded so nothing outlives the benchmark. */
+export function benchService(settings: Partial<SupervisorSettings> = {}): ProcessService {
+  const current = { ...DEFAULT_SETTINGS, ...settings };
+  const service = new ProcessService({
+    supervisorScript: resolve(ROOT, 'dist/supervisor.js'),
+    helperDir: resolve(ROOT, 'dist/python'),
+    logger: new Logger(),
+    settings: () => current,
+    source: new ProcfsSource(),
+  });
+  guardService(service);
+  return service;
 }

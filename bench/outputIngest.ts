@@ -2,10 +2,10 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Logger } from '../src/core/logger';
-import { ProcfsSource } from '../src/core/os/processSource';
-import { DEFAULT_SETTINGS, ProcessTable } from '../src/core/processTable';
-import { guardTable, log, main, median, round, type BenchResult } from './common';
+import type { ProcessService } from '../src/core/host/processService';
+import { readStat } from '../src/core/os/procfs';
+import { DEFAULT_SETTINGS } from '../src/core/settings';
+import { benchService, log, main, median, round, type BenchResult } from './common';
 
 const MEGABYTES = Number(process.env.BENCH_OUTPUT_MB ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -52,27 +52,26 @@ function bareRead(): Promise<Run> {
   });
 }
 
-/** Through the core: ProcessTable.start + join, with an output listener as the extension has (it marks documents stale). */
-async function throughTable(table: ProcessTable, peak: { bytes: number }, args = ['mb', String(MEGABYTES)]): Promise<Run & { id: string }> {
+/** Through the supervisor: start + join, with an output listener as the extension has (it marks documents stale). */
+async function throughTable(table: ProcessService, peak: { bytes: number; supervisorRss: number }, args = ['mb', String(MEGABYTES)]): Promise<Run & { id: string }> {
   const stopLag = lagMonitor();
-  let first = 0;
-  let bytes = 0;
   let id = '';
   const subscription = table.onOutput((event) => {
     if (event.id !== id) return;
-    if (first === 0) first = performance.now();
-    bytes += event.lines.length;
-    const size = table.entry(id)?.launch?.output.size ?? 0;
-    if (size > peak.bytes) peak.bytes = size;
+    const rss = readStat(table.supervisorPid ?? 0)?.rssBytes ?? 0;
+    if (rss > peak.supervisorRss) peak.supervisorRss = rss;
   });
+  const first = performance.now();
   const p = await table.start({ command: process.execPath, args: [PRODUCER, ...args] });
   id = p.id;
   await table.join(p.id);
   const ms = performance.now() - first;
   subscription.dispose();
   const lag = stopLag();
-  const total = table.entry(id)?.launch?.output.totalBytes ?? bytes;
-  return { id, bytes: total, ms, lagP99Ms: lag.p99, lagMaxMs: lag.max };
+  const stored = table.storedOutput(id);
+  const kept = stored.segments.reduce((n, s) => n + s.data.length, 0);
+  if (kept > peak.bytes) peak.bytes = kept;
+  return { id, bytes: stored.totalBytes, ms, lagP99Ms: lag.p99, lagMaxMs: lag.max };
 }
 
 const rate = (run: Run) => run.bytes / MB / (run.ms / 1000);
@@ -80,19 +79,18 @@ const rssMb = () => process.memoryUsage().rss / MB;
 
 main(async (): Promise<BenchResult> => {
   const settings = { ...DEFAULT_SETTINGS };
-  const table = new ProcessTable({ source: new ProcfsSource(), logger: new Logger(), settings: () => settings });
-  guardTable(table);
-  const peak = { bytes: 0 };
+  const table = benchService(settings);
+  const peak = { bytes: 0, supervisorRss: 0 };
   await bareRead(); // warm-up
-  table.clearExited();
+  await table.clearExited();
   await throughTable(table, peak);
-  table.clearExited();
+  await table.clearExited();
   const bare: Run[] = [];
   const core: Run[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     bare.push(await bareRead());
     core.push(await throughTable(table, peak));
-    table.clearExited();
+    await table.clearExited();
   }
   log(`bare read: ${bare.map((r) => round(rate(r), 0)).join(' ')} MB/s; lag p99 ${bare.map((r) => round(r.lagP99Ms, 1)).join(' ')} ms`);
   log(`ProcessTable: ${core.map((r) => round(rate(r), 0)).join(' ')} MB/s; lag p99 ${core.map((r) => round(r.lagP99Ms, 1)).join(' ')} ms`);
@@ -108,8 +106,9 @@ main(async (): Promise<BenchResult> => {
   const flood = await throughTable(table, peak, ['seconds', String(FLOOD_SECONDS)]);
   clearInterval(sampler);
   const rssAfter = rssMb();
-  const floodBuffer = table.entry(flood.id)?.launch?.output.size ?? 0;
-  table.clearExited();
+  const floodBuffer = table.output(flood.id).length;
+  await table.clearExited();
+  await table.detach();
   table.dispose();
   const rssPeak = Math.max(rssBefore, ...samples, rssAfter);
   // Bounded: the flood may add the buffer and the allocator's working set once, but nothing that grows with the output.

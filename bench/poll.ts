@@ -1,9 +1,12 @@
 // Measures one descendant + CPU + memory poll (500 extra processes running) against spawning `ps -ax -o …`; and idle polling.
 import { execFile } from 'node:child_process';
-import { Logger } from '../src/core/logger';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ProcfsSource } from '../src/core/os/processSource';
-import { DEFAULT_SETTINGS, ProcessTable } from '../src/core/processTable';
-import { guardTable, killGroup, log, main, median, round, sleep, spawnGroup, type BenchResult } from './common';
+import { DEFAULT_SETTINGS } from '../src/core/settings';
+import { Supervisor } from '../src/core/supervisor/supervisor';
+import { killGroup, onCleanup, log, main, median, round, sleep, spawnGroup, type BenchResult } from './common';
 import { waitForTree } from './tree';
 
 const EXTRA = 500;
@@ -11,7 +14,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
 
 /** Counts what the table asks of /proc. */
 class CountingSource extends ProcfsSource {
-  readonly calls = { get: 0, descendants: 0, all: 0, cmdline: 0 };
+  readonly calls = { get: 0, descendants: 0, all: 0, cmdline: 0, clock: 0 };
   readonly cmdlinePids: number[] = [];
   override get(pid: number) {
     this.calls.get++;
@@ -30,8 +33,12 @@ class CountingSource extends ProcfsSource {
     this.cmdlinePids.push(pid);
     return super.cmdline(pid);
   }
+  override refreshClock() {
+    this.calls.clock++; // once per poll
+    super.refreshClock();
+  }
   total(): number {
-    return this.calls.get + this.calls.descendants + this.calls.all + this.calls.cmdline;
+    return this.calls.get + this.calls.descendants + this.calls.all + this.calls.cmdline + this.calls.clock;
   }
 }
 
@@ -52,14 +59,30 @@ function psOnce(): Promise<number> {
 main(async (): Promise<BenchResult> => {
   const extra = spawnGroup('bash', ['-c', `for ((i = 0; i < ${EXTRA}; i++)); do sleep 600 & done; echo ready; wait`]);
   const source = new CountingSource();
-  // A long interval: the table's own timer stays out of the way of the polls timed here.
-  const table = new ProcessTable({ source, logger: new Logger(), settings: () => ({ ...DEFAULT_SETTINGS, pollIntervalMs: 60_000 }) });
-  guardTable(table);
+  // The supervisor's own code, in this process, so its polls can be timed and its reads counted. A long interval: its
+  // own timer stays out of the way of the polls timed here; rows come for descendants older than 50 ms.
+  const outputDir = mkdtempSync(join(tmpdir(), 'procscope-bench-'));
+  const supervisor = new Supervisor({ source, outputDir, settings: { ...DEFAULT_SETTINGS, pollIntervalMs: 50 } });
+  const table = {
+    start: (spec: { command: string; args: string[] }) => supervisor.start({ spec, cwd: process.cwd() }),
+    poll: () => supervisor.poll(),
+    processes: () => supervisor.state.snapshots(),
+    terminate: (id: string) => supervisor.terminate(id),
+    row: (id: string) => supervisor.state.get(id),
+  };
+  onCleanup(() => {
+    for (const row of supervisor.state.roots()) if (row.alive && row.pid !== null) killGroup({ pid: row.pid, exitCode: null, signalCode: null } as never);
+    rmSync(outputDir, { recursive: true, force: true });
+  });
   try {
     await new Promise<void>((resolve) => extra.stdout?.once('data', () => resolve()));
     await waitForTree(extra.pid as number, EXTRA, EXTRA);
     const p = await table.start({ command: 'bash', args: ['-c', 'sleep 600 & wait'] });
-    for (let i = 0; i < 100 && table.processes().length < 2; i++) await table.poll();
+    for (let i = 0; i < 100 && table.processes().length < 2; i++) {
+      await sleep(20);
+      await table.poll();
+    }
+    supervisor.configure({ pollIntervalMs: 60_000 });
     if (table.processes().length !== 2) throw new Error('the descendant was not discovered');
 
     // Warm up both, then alternate.
@@ -77,7 +100,7 @@ main(async (): Promise<BenchResult> => {
       theirs.push(await psOnce());
     }
     const cmdlinesDuringPolls = source.calls.cmdline - cmdlinesBefore;
-    const usage = table.entry(table.processes()[1].id);
+    const usage = table.row(table.processes()[1].id);
     log(`poll: ${ours.map((v) => round(v, 2)).join(' ')} ms`);
     log(`ps: ${theirs.map((v) => round(v, 1)).join(' ')} ms`);
     log(`descendant sampled: cpu ${usage?.cpuPercent} %, rss ${usage?.rssBytes} B; cmdline reads during ${ROUNDS} polls: ${cmdlinesDuringPolls}`);
@@ -86,15 +109,11 @@ main(async (): Promise<BenchResult> => {
     await table.terminate(p.id);
     await sleep(50);
     const readsBefore = source.total();
-    let polls = 0;
-    const realPoll = table.poll.bind(table);
-    table.poll = () => {
-      polls++;
-      return realPoll();
-    };
+    const pollsBefore = source.calls.clock;
     await sleep(1000);
     const idleReads = source.total() - readsBefore;
-    table.dispose();
+    const polls = source.calls.clock - pollsBefore;
+    supervisor.dispose();
 
     const speedup = median(theirs) / median(ours);
     return {

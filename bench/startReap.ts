@@ -1,9 +1,7 @@
 // Measures start + track + reap of 200 × /bin/true through ProcessTable against raw child_process.spawn reading the pipes.
 import { spawn } from 'node:child_process';
-import { Logger } from '../src/core/logger';
-import { ProcfsSource } from '../src/core/os/processSource';
-import { DEFAULT_SETTINGS, ProcessTable } from '../src/core/processTable';
-import { guardTable, log, main, median, round, type BenchResult } from './common';
+import type { ProcessService } from '../src/core/host/processService';
+import { benchService, log, main, median, round, type BenchResult } from './common';
 
 const COUNT = 200;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -30,7 +28,7 @@ async function rawRun(count: number, concurrent: boolean): Promise<number> {
   return performance.now() - t;
 }
 
-async function tableRun(table: ProcessTable, count: number, concurrent: boolean): Promise<number> {
+async function tableRun(table: ProcessService, count: number, concurrent: boolean): Promise<number> {
   const one = async () => {
     const p = await table.start({ command: COMMAND });
     await table.join(p.id);
@@ -42,7 +40,7 @@ async function tableRun(table: ProcessTable, count: number, concurrent: boolean)
 }
 
 /** One round: COUNT processes each way; returns [ProcessTable ms, raw ms]. */
-async function measureRound(table: ProcessTable, concurrent: boolean, tableFirst: boolean): Promise<[number, number]> {
+async function measureRound(table: ProcessService, concurrent: boolean, tableFirst: boolean): Promise<[number, number]> {
   let core = 0;
   let raw = 0;
   const slice = concurrent ? COUNT : SLICE;
@@ -55,13 +53,12 @@ async function measureRound(table: ProcessTable, concurrent: boolean, tableFirst
       core += await tableRun(table, slice, concurrent);
     }
   }
-  table.clearExited(); // every round starts from an empty table
+  await table.clearExited(); // every round starts from an empty table
   return [core, raw];
 }
 
 main(async (): Promise<BenchResult> => {
-  const table = new ProcessTable({ source: new ProcfsSource(), logger: new Logger(), settings: () => DEFAULT_SETTINGS });
-  guardTable(table);
+  const table = benchService();
   const rows = [];
   const details: Record<string, unknown> = {};
   for (const mode of ['sequential', 'concurrent'] as const) {
@@ -89,6 +86,7 @@ main(async (): Promise<BenchResult> => {
       met: ratio <= 1.3,
     });
   }
+  await table.detach();
   table.dispose();
   return { name: 'startReap', rows, details, notes: [] };
 });

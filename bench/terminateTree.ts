@@ -1,10 +1,8 @@
 // Terminating a tree of 200 descendants until every pid is gone: ProcessTable.terminate against tree-kill on an identical tree.
 import treeKill from 'tree-kill';
-import { Logger } from '../src/core/logger';
+import type { ProcessService } from '../src/core/host/processService';
 import { readStat } from '../src/core/os/procfs';
-import { ProcfsSource } from '../src/core/os/processSource';
-import { DEFAULT_SETTINGS, ProcessTable } from '../src/core/processTable';
-import { aliveWithStart, guardTable, killGroup, log, main, median, round, sleep, spawnGroup, type BenchResult } from './common';
+import { aliveWithStart, benchService, killGroup, log, main, median, round, sleep, spawnGroup, type BenchResult } from './common';
 import { treeScript, waitForTree, type Member } from './tree';
 
 const BRANCHES = 50;
@@ -27,20 +25,25 @@ function killSurvivors(members: readonly Member[]): void {
   }
 }
 
-async function procscopeRound(table: ProcessTable): Promise<{ ms: number; left: number }> {
+async function procscopeRound(table: ProcessService): Promise<{ ms: number; left: number }> {
   const p = await table.start({ command: 'bash', args: ['-c', treeScript(BRANCHES)] });
   const pid = p.pid as number;
   const members = [{ pid, startTime: readStat(pid)?.startTime ?? 0 }, ...(await waitForTree(pid, DESCENDANTS))];
-  // Every pid known before the clock starts: the table has discovered the whole tree.
-  await table.poll();
-  const known = table.processes().filter((s) => s.alive).length;
+  // Every pid known before the clock starts: the supervisor has discovered the whole tree (rows come once a poll
+  // interval old).
+  let known = 0;
+  for (let i = 0; i < 100 && known !== DESCENDANTS + 1; i++) {
+    await sleep(50);
+    await table.poll();
+    known = table.processes().filter((s) => s.alive).length;
+  }
   if (known !== DESCENDANTS + 1) throw new Error(`the table knows ${known} live processes, expected ${DESCENDANTS + 1}`);
   const t = performance.now();
   await table.terminate(p.id);
   const ms = performance.now() - t;
   const left = survivors(members).length;
   killSurvivors(members);
-  table.clearExited();
+  await table.clearExited();
   return { ms, left };
 }
 
@@ -78,8 +81,7 @@ async function treeKillRound(): Promise<number> {
 }
 
 main(async (): Promise<BenchResult> => {
-  const table = new ProcessTable({ source: new ProcfsSource(), logger: new Logger(), settings: () => DEFAULT_SETTINGS });
-  guardTable(table);
+  const table = benchService();
   await procscopeRound(table); // warm-up
   await groupSignalRound();
   const ours: number[] = [];
@@ -96,6 +98,7 @@ main(async (): Promise<BenchResult> => {
   const theirs: number[] = [];
   for (let i = 0; i < TREE_KILL_ROUNDS; i++) theirs.push(await treeKillRound());
   log(`tree-kill: ${theirs.map((v) => round(v, 0)).join(' ')} ms`);
+  await table.detach();
   table.dispose();
   const speedup = median(theirs) / median(ours);
   return {

@@ -1,8 +1,5 @@
 // Measures one refresh of the Processes view provider with 500 rows (plain Node, stand-in vscode), and refreshes/s under churn.
-import { Logger } from '../src/core/logger';
-import { ProcfsSource } from '../src/core/os/processSource';
-import { DEFAULT_SETTINGS, ProcessTable } from '../src/core/processTable';
-import { guardTable, log, main, median, round, sleep, type BenchResult } from './common';
+import { benchService, log, main, median, round, sleep, type BenchResult } from './common';
 import { installVscodeStandIn } from './vscodeStandIn';
 
 const ROOTS = 10;
@@ -14,8 +11,7 @@ main(async (): Promise<BenchResult> => {
   installVscodeStandIn();
   // Loaded only now, so that its require('vscode') finds the stand-in.
   const { ProcessTreeProvider } = await import('../src/tree/processTreeProvider');
-  const table = new ProcessTable({ source: new ProcfsSource(), logger: new Logger(), settings: () => ({ ...DEFAULT_SETTINGS, pollIntervalMs: 1000 }) });
-  guardTable(table);
+  const table = benchService({ pollIntervalMs: 1000 });
   const provider = new ProcessTreeProvider(table);
   try {
     const roots = [];
@@ -23,7 +19,7 @@ main(async (): Promise<BenchResult> => {
       roots.push(await table.start({ command: 'bash', args: ['-c', `for ((i = 0; i < ${CHILDREN}; i++)); do sleep 600 & done; wait`] }));
     }
     const expected = ROOTS * (CHILDREN + 1);
-    for (let i = 0; i < 200 && table.processes().filter((p) => p.alive).length < expected; i++) {
+    for (let i = 0; i < 400 && table.processes().filter((p) => p.alive).length < expected; i++) {
       await table.poll();
       await sleep(20);
     }
@@ -95,6 +91,7 @@ main(async (): Promise<BenchResult> => {
     };
   } finally {
     provider.dispose();
+    await table.detach();
     table.dispose();
   }
 });

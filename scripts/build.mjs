@@ -29,7 +29,11 @@ const common = {
 const builds = [
   {
     ...common,
-    entryPoints: { extension: join(root, 'src/extension.ts'), watchdog: join(root, 'src/core/watchdog/main.ts') },
+    entryPoints: {
+      extension: join(root, 'src/extension.ts'),
+      supervisor: join(root, 'src/supervisor/main.ts'),
+      watchdog: join(root, 'src/core/watchdog/main.ts'),
+    },
     outdir: join(root, 'dist'),
     external: ['vscode'],
     minify: !watch,

@@ -1,33 +1,38 @@
-// Reads the procscope.* settings once per change, with the defaults of package.json as the fallback.
+// Reads the procscope.* settings once per change; defaults come from src/core/settings.ts (package.json agrees, tested).
 import * as vscode from 'vscode';
 import { LEVELS, parseLevel, type LevelName } from './core/levels';
-import type { TableSettings } from './core/processTable';
-import type { ProcessSpec } from './core/types';
+import { MIN_OUTPUT_BUFFER_BYTES, MIN_POLL_INTERVAL_MS, SETTING_DEFAULTS, type SupervisorSettings } from './core/settings';
 
-export interface Settings extends TableSettings {
+export interface Settings {
   logLevel: LevelName;
+  supervisor: SupervisorSettings;
   pythonPath: string;
   echoOutput: boolean;
-  processes: ProcessSpec[];
+  /** procscope.processes as written (checked by the workspace definitions). */
+  processes: unknown[];
 }
 
-function positive(value: unknown, fallback: number): number {
+function nonNegative(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('procscope');
   const processes = c.get<unknown>('processes');
+  const logLevel = parseLevel(c.get('logLevel')) ?? (SETTING_DEFAULTS.logLevel as LevelName);
   return {
-    logLevel: parseLevel(c.get('logLevel')) ?? 'INFO',
-    killTimeoutMs: positive(c.get('killTimeoutMs'), 3000),
-    shutdownJoinTimeoutMs: positive(c.get('shutdownJoinTimeoutMs'), 1500),
-    pollIntervalMs: Math.max(100, positive(c.get('pollIntervalMs'), 1000)),
-    outputBufferBytes: Math.max(4, positive(c.get('outputBufferKb'), 1024)) * 1024,
-    transientRowMs: 5000,
-    pythonPath: String(c.get('pythonPath') ?? '').trim(),
+    logLevel,
+    supervisor: {
+      logLevel: LEVELS[logLevel],
+      killTimeoutMs: nonNegative(c.get('killTimeoutMs'), SETTING_DEFAULTS.killTimeoutMs),
+      shutdownJoinTimeoutMs: nonNegative(c.get('shutdownJoinTimeoutMs'), SETTING_DEFAULTS.shutdownJoinTimeoutMs),
+      pollIntervalMs: Math.max(MIN_POLL_INTERVAL_MS, nonNegative(c.get('pollIntervalMs'), SETTING_DEFAULTS.pollIntervalMs)),
+      outputBufferBytes: Math.max(MIN_OUTPUT_BUFFER_BYTES, nonNegative(c.get('outputBufferKb'), SETTING_DEFAULTS.outputBufferKb) * 1024),
+      reattachGraceMs: nonNegative(c.get('reattachGraceMs'), SETTING_DEFAULTS.reattachGraceMs),
+    },
+    pythonPath: String(c.get('pythonPath') ?? SETTING_DEFAULTS.pythonPath).trim(),
     echoOutput: c.get('echoOutput') === true,
-    processes: Array.isArray(processes) ? (processes as ProcessSpec[]) : [],
+    processes: Array.isArray(processes) ? processes : [],
   };
 }
 

@@ -1,16 +1,17 @@
-// Activation wires the core to VS Code; deactivation ends every process the way multiprocessing's exit handler does.
+// Activation wires the core to VS Code; deactivation hands the processes back to the supervisor (see SPEC §2).
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { createApi, type ProcScopeApi } from './api';
 import { registerLogCommands } from './commands/logCommands';
 import { registerProcessCommands } from './commands/processCommands';
 import { registerStartCommands } from './commands/startCommands';
 import { SettingsWatcher } from './config';
-import { PythonInstrumentation } from './core/instrument/pythonInstrumentation';
+import { ProcessService } from './core/host/processService';
+import { SupervisorRegistry } from './core/host/registry';
 import { Logger } from './core/logger';
 import { createProcessSource } from './core/os/processSource';
-import { ProcessTable } from './core/processTable';
-import { WatchdogClient } from './core/watchdog/client';
+import { WorkspaceDefinitions } from './definitions/workspaceDefinitions';
 import { OutputEcho } from './output/echo';
 import { LogChannel } from './output/logChannel';
 import { ProcessOutputDocuments } from './output/processOutputDocuments';
@@ -18,47 +19,53 @@ import { registerTracebackLinks } from './output/tracebackLinks';
 import { ProcessStatusBar } from './statusBar';
 import { ProcessTreeProvider } from './tree/processTreeProvider';
 
-let table: ProcessTable | undefined;
+let service: ProcessService | undefined;
 
-export function activate(context: vscode.ExtensionContext): ProcScopeApi {
+export async function activate(context: vscode.ExtensionContext): Promise<ProcScopeApi> {
   const settings = new SettingsWatcher();
   const logger = new Logger(settings.level);
   const channel = new LogChannel(logger);
-  const python = new PythonInstrumentation(context.asAbsolutePath('dist/python'), logger);
-  table = new ProcessTable({
-    source: createProcessSource(),
+  // Per workspace (a window): the next extension host of this window finds its supervisors here.
+  const storage = (context.storageUri ?? context.globalStorageUri).fsPath;
+  service = new ProcessService({
+    supervisorScript: context.asAbsolutePath('dist/supervisor.js'),
+    helperDir: context.asAbsolutePath('dist/python'),
     logger,
-    settings: () => settings.value,
-    watchdog: new WatchdogClient(context.asAbsolutePath('dist/watchdog.js')),
-    instrumentation: python,
+    settings: () => settings.value.supervisor,
     defaultCwd: () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir(),
+    registry: new SupervisorRegistry(join(storage, 'supervisors.json')),
+    source: createProcessSource(),
   });
-  python.attach(table);
-  const tree = new ProcessTreeProvider(table);
-  const outputs = new ProcessOutputDocuments(table);
+  const processes = service;
+  const tree = new ProcessTreeProvider(processes);
+  const outputs = new ProcessOutputDocuments(processes);
+  const definitions = new WorkspaceDefinitions(processes, settings);
   const changes = new vscode.EventEmitter<void>();
   context.subscriptions.push(
-    settings, channel, python, tree, outputs, changes,
+    settings, channel, tree, outputs, changes, definitions,
     settings.onDidChange(() => {
       logger.setLevel(settings.level);
-      python.setLevel(settings.level);
+      void processes.configure();
     }),
-    table.onDidChange(() => changes.fire()),
+    processes.onDidChange(() => changes.fire()),
     vscode.window.createTreeView('procscope.processes', { treeDataProvider: tree, showCollapseAll: true }),
-    new ProcessStatusBar(table),
-    registerTracebackLinks(table),
-    new OutputEcho(table, logger, () => settings.value.echoOutput),
-    ...registerStartCommands(table, settings, outputs),
-    ...registerProcessCommands(table, outputs),
+    new ProcessStatusBar(processes),
+    registerTracebackLinks(processes),
+    new OutputEcho(processes, logger, () => settings.value.echoOutput),
+    ...registerStartCommands(processes, settings, outputs),
+    ...registerProcessCommands(processes, outputs),
     ...registerLogCommands(channel, settings, (level) => {
       logger.setLevel(level);
-      python.setLevel(logger.level);
+      void processes.configure();
     }),
   );
-  return createApi(table, logger, changes.event);
+  // Processes of this window that outlived its previous extension host come back before the API is handed out.
+  await processes.adopt();
+  return createApi(processes, logger, definitions, changes.event);
 }
 
 export async function deactivate(): Promise<void> {
-  await table?.shutdown();
-  table?.dispose();
+  await service?.detach();
+  service?.dispose();
+  service = undefined;
 }

@@ -1,12 +1,12 @@
 // The status-bar count of live processes; a click reveals the Processes view.
 import * as vscode from 'vscode';
-import type { ProcessTable } from './core/processTable';
+import type { ProcessService } from './core/host/processService';
 
 export class ProcessStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('procscope.status', vscode.StatusBarAlignment.Left, 10);
   private readonly subscription: { dispose(): void };
 
-  constructor(private readonly table: ProcessTable) {
+  constructor(private readonly table: ProcessService) {
     this.item.name = 'ProcScope';
     this.item.command = 'procscope.processes.focus';
     this.subscription = table.onDidChange(() => this.update());

@@ -1,7 +1,7 @@
 // Turns a command argument (a tree element, an id, a snapshot) into a process id, or asks the user to pick one.
 import * as vscode from 'vscode';
 import { describeState, stripControl } from '../core/describe';
-import type { ProcessTable } from '../core/processTable';
+import type { ProcessService } from '../core/host/processService';
 import type { ProcessSnapshot } from '../core/types';
 import { describeValue } from '../core/validate';
 
@@ -11,15 +11,15 @@ export function hasTarget(arg: unknown): boolean {
 }
 
 /** The id named by `arg` (an id string, as tree rows pass, or anything with an `id`); throws for unknown ids. */
-export function targetId(table: ProcessTable, arg: unknown): string {
+export function targetId(table: ProcessService, arg: unknown): string {
   const id = typeof arg === 'object' && arg !== null && 'id' in arg ? (arg as { id: unknown }).id : arg;
-  if (typeof id !== 'string' || !table.entry(id)) throw new Error(`No process with id ${describeValue(id)}`);
+  if (typeof id !== 'string' || !table.row(id)) throw new Error(`No process with id ${describeValue(id)}`);
   return id;
 }
 
 /** Asks for a process among those `filter` accepts; undefined when there is none or the user cancels. */
 export async function pickProcess(
-  table: ProcessTable,
+  table: ProcessService,
   placeHolder: string,
   filter: (p: ProcessSnapshot) => boolean,
   emptyMessage: string,

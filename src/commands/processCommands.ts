@@ -1,6 +1,6 @@
 // Commands on one process or all of them: terminate, kill, join, restart, show output, stop all, clear exited.
 import * as vscode from 'vscode';
-import type { ProcessTable } from '../core/processTable';
+import type { ProcessService } from '../core/host/processService';
 import { exitCodeName } from '../core/status';
 import type { ProcessSnapshot } from '../core/types';
 import { validateTimeout } from '../core/validate';
@@ -15,7 +15,7 @@ function outcome(p: ProcessSnapshot): string {
   return `${p.name} exited with exitcode ${p.exitCode}${p.exitCode < 0 ? ` (${exitCodeName(p.exitCode)})` : ''}`;
 }
 
-export function registerProcessCommands(table: ProcessTable, outputs: ProcessOutputDocuments): vscode.Disposable[] {
+export function registerProcessCommands(table: ProcessService, outputs: ProcessOutputDocuments): vscode.Disposable[] {
   /** Resolves the target from the argument, or by asking; undefined when the user cancels. */
   async function target(arg: unknown, placeHolder: string, filter: (p: ProcessSnapshot) => boolean, empty: string): Promise<string | undefined> {
     return hasTarget(arg) ? targetId(table, arg) : pickProcess(table, placeHolder, filter, empty);
@@ -26,7 +26,7 @@ export function registerProcessCommands(table: ProcessTable, outputs: ProcessOut
       runCommand(!hasTarget(arg), async () => {
         const id = await target(arg, `Process to ${verb}`, isAlive, 'No process is running.');
         if (id === undefined) return undefined;
-        const name = table.entry(id)?.name ?? id;
+        const name = table.row(id)?.name ?? id;
         return vscode.window.withProgress(
           { location: vscode.ProgressLocation.Window, title: `${verb === 'kill' ? 'Killing' : 'Terminating'} ${name}` },
           () => (verb === 'kill' ? table.kill(id) : table.terminate(id)),
@@ -46,7 +46,7 @@ export function registerProcessCommands(table: ProcessTable, outputs: ProcessOut
       });
       if (text === undefined) return undefined;
       const timeout = text.trim() === '' ? undefined : Number(text);
-      const name = table.entry(id)?.name ?? id;
+      const name = table.row(id)?.name ?? id;
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Joining ${name}…`, cancellable: true },
         (_progress, token) =>
@@ -66,11 +66,11 @@ export function registerProcessCommands(table: ProcessTable, outputs: ProcessOut
     runCommand(!hasTarget(arg), async () => {
       const id = await target(arg, 'Process whose output to show', (p) => p.kind === 'launched', 'No process has been started yet.');
       if (id === undefined) return undefined;
-      const entry = table.entry(id);
-      const launched = entry?.launch ? entry : table.entry(entry?.rootId ?? '');
+      const row = table.row(id);
+      const launched = row?.kind === 'launched' ? row : table.row(row?.rootId ?? '');
       if (!launched) return undefined;
       await outputs.show(launched.id, launched.name);
-      return launched.snapshot();
+      return table.get(launched.id);
     });
 
   const stopAll = () =>

@@ -1,7 +1,7 @@
 // Commands that start processes: a typed command line, the active file, the workspace's configured processes.
 import * as vscode from 'vscode';
 import { splitCommandLine } from '../core/commandLine';
-import type { ProcessTable } from '../core/processTable';
+import type { ProcessService } from '../core/host/processService';
 import type { ProcessSnapshot, ProcessSpec } from '../core/types';
 import type { SettingsWatcher } from '../config';
 import type { ProcessOutputDocuments } from '../output/processOutputDocuments';
@@ -32,7 +32,7 @@ function ensureTrusted(what: string): boolean {
   return false;
 }
 
-export function registerStartCommands(table: ProcessTable, settings: SettingsWatcher, outputs: ProcessOutputDocuments): vscode.Disposable[] {
+export function registerStartCommands(table: ProcessService, settings: SettingsWatcher, outputs: ProcessOutputDocuments): vscode.Disposable[] {
   const start = (arg?: unknown) =>
     runCommand(!hasTarget(arg), async () => {
       if (hasTarget(arg)) return table.start(arg);
@@ -76,7 +76,7 @@ export function registerStartCommands(table: ProcessTable, settings: SettingsWat
   }
 
   function configured(): ProcessSpec[] | undefined {
-    const definitions = settings.value.processes;
+    const definitions = settings.value.processes as ProcessSpec[];
     if (definitions.length > 0) return definitions;
     // In Restricted Mode VS Code hides the workspace's value of this restricted setting altogether.
     if (!vscode.workspace.isTrusted) ensureTrusted('the processes this workspace defines');

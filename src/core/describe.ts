@@ -1,25 +1,53 @@
 // How a process reads in the tree and tooltips: plain strings, so they are tested without VS Code.
 import { formatCommandLine } from './commandLine';
-import { exitCodeName } from './status';
-import type { ProcessSnapshot } from './types';
+import { sanitizeName } from './instrument/sanitize';
+import type { ReadonlyRow } from './model/row';
+import { exitDescription } from './status';
+import type { ProcessSnapshot, WaitingOn } from './types';
 
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]|\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+/** Longest text a description or tooltip line shows of anything a process controls. */
+const MAX_SHOWN = 4096;
 
-/** Removes ANSI escapes and control characters, so nothing a process prints can reach a label. */
-export function stripControl(text: string): string {
-  // eslint-disable-next-line no-control-regex -- ANSI escapes start with ESC
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(CONTROL, '');
+/**
+ * The one sanitiser for every label, description and tooltip: no ANSI escapes, control characters, or invisible
+ * direction and width characters (U+202E and friends reorder what a reader sees), on one line, bounded.
+ */
+export function stripControl(text: string, maxLength = MAX_SHOWN): string {
+  return sanitizeName(text, maxLength);
 }
 
-/** `pid 4242 · alive · daemon`, `pid 4242 · exitcode 0`, `pid 4242 · exitcode -15 (SIGTERM)`. */
-export function describeState(p: ProcessSnapshot): string {
-  const parts: string[] = [p.pid === null ? 'not started' : `pid ${p.pid}`];
+/** What describing a row needs: a snapshot has it all, a state row has more (phase, marks). */
+export type RowFacts = Pick<ProcessSnapshot, 'alive' | 'exitCode' | 'pid' | 'daemon' | 'kind' | 'command' | 'startedAt' | 'endedAt'>
+  & Partial<Pick<ProcessSnapshot, 'role' | 'ready' | 'restarts' | 'waitingOn'>>
+  & { readonly args: readonly string[]; readonly ports?: readonly number[]; readonly phase?: string; readonly deadlocked?: boolean; readonly escaped?: boolean };
+
+/** `Lock (bank.py:12) held by Process-2`. */
+export function describeWait(wait: WaitingOn): string {
+  return `${stripControl(wait.kind, 64)} (${stripControl(wait.site, 256)})${wait.holder ? ` held by ${stripControl(wait.holder, 256)}` : ''}`;
+}
+
+/**
+ * The row's description, state first so a narrow view still shows it: `alive · daemon · pid 4242`,
+ * `exitcode -15 (SIGTERM) · 2.1 s · pid 4242`, `waiting for db (ready) · not started`.
+ */
+export function describeState(p: RowFacts): string {
+  const parts: string[] = [];
+  if (p.phase) parts.push(stripControl(p.phase, 256));
   if (p.alive) parts.push('alive');
-  else if (p.exitCode === null) parts.push(p.pid === null ? 'initial' : 'exited');
-  else parts.push(p.exitCode < 0 ? `exitcode ${p.exitCode} (${exitCodeName(p.exitCode)})` : `exitcode ${p.exitCode}`);
+  else if (p.pid === null) {
+    if (!p.phase) parts.push('not started');
+  } else parts.push(exitDescription(p.exitCode));
   if (p.daemon) parts.push('daemon');
-  if (p.kind === 'discovered') parts.push(shorten(formatCommandLine(basename(stripControl(p.command)), p.args.map(stripControl)), 48));
+  if (p.role) parts.push(p.role === 'resource_tracker' ? 'resource tracker' : p.role);
+  if (p.escaped) parts.push('escaped');
+  if (p.ready === true && p.alive) parts.push('ready');
+  if (p.ready === false && p.alive) parts.push('not ready');
+  if (p.restarts) parts.push(`↻${p.restarts}`);
+  if (p.alive && p.waitingOn) parts.push(`${p.deadlocked ? 'deadlocked: ' : ''}waiting on ${describeWait(p.waitingOn)}`);
+  if (!p.alive && p.pid !== null && p.endedAt !== null) parts.push(formatDuration(p.endedAt - p.startedAt));
+  if (p.pid !== null) parts.push(`pid ${p.pid}`);
+  if (p.alive && p.ports && p.ports.length > 0) parts.push(p.ports.slice(0, 3).map((port) => `:${port}`).join(' ') + (p.ports.length > 3 ? ' …' : ''));
+  if (p.kind === 'discovered') parts.push(shorten(formatCommandLine(basename(stripControl(p.command)), p.args.map((a) => stripControl(a))), 48));
   return parts.join(' · ');
 }
 
@@ -32,22 +60,30 @@ function shorten(text: string, max: number): string {
 }
 
 /** The state a row's icon, colour and menus follow. */
-export type RowState = 'alive' | 'ok' | 'failed' | 'signalled' | 'ended';
+export type RowState = 'alive' | 'ok' | 'failed' | 'signalled' | 'ended' | 'initial';
 
-export function rowState(p: ProcessSnapshot): RowState {
+export function rowState(p: Pick<RowFacts, 'alive' | 'exitCode' | 'pid'>): RowState {
   if (p.alive) return 'alive';
+  if (p.pid === null) return 'initial';
   if (p.exitCode === null) return 'ended';
   if (p.exitCode === 0) return 'ok';
   return p.exitCode < 0 ? 'signalled' : 'failed';
 }
 
 /** `process.launched.alive.daemon`: what menus match on (`viewItem =~ /\.alive\b/`). */
-export function contextValue(p: ProcessSnapshot): string {
-  return ['process', p.kind, p.alive ? 'alive' : 'exited', ...(p.daemon ? ['daemon'] : [])].join('.');
+export function contextValue(p: Pick<RowFacts, 'kind' | 'alive' | 'daemon' | 'ports'>): string {
+  const parts = ['process', p.kind, p.alive ? 'alive' : 'exited'];
+  if (p.daemon) parts.push('daemon');
+  if (p.alive && p.ports && p.ports.length > 0) parts.push('ports');
+  return parts.join('.');
 }
 
-/** 3 s, 2 min 5 s, 1 h 4 min: coarse on purpose, so rows do not churn every second. */
+/** 0.4 s, 3 s, 2 min 5 s, 1 h 4 min: tenths only under 10 s, coarse above, so rows do not churn. */
 export function formatDuration(ms: number): string {
+  if (ms < 10_000) {
+    const tenths = Math.floor(Math.max(0, ms) / 100) / 10;
+    return `${Number.isInteger(tenths) ? tenths.toFixed(0) : tenths.toFixed(1)} s`;
+  }
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
@@ -75,21 +111,51 @@ export interface Usage {
   rssBytes?: number;
   /** For a multiprocessing child: fork, spawn or forkserver. */
   startMethod?: string;
+  /** For a multiprocessing child started through the forkserver: the process that forked it. */
+  osParentPid?: number;
+  /** Since when the process waits on its synchronisation object. */
+  waitingSince?: number;
+  /** Why the helper cannot report this program's children. */
+  note?: string;
 }
 
 /** Lines of the tooltip: command line, cwd, start time, run time, status, usage. */
 export function tooltipLines(p: ProcessSnapshot, usage: Usage, now = Date.now()): string[] {
   const lines = [
-    `${stripControl(p.name)} (${p.kind})`,
-    `Command: ${formatCommandLine(stripControl(p.command), p.args.map(stripControl))}`,
+    `${stripControl(p.name)} (${p.kind}${p.role ? `, ${p.role}` : ''})`,
+    `Command: ${formatCommandLine(stripControl(p.command), p.args.map((a) => stripControl(a)))}`,
   ];
   if (p.cwd) lines.push(`Working directory: ${stripControl(p.cwd)}`);
-  if (p.pid !== null) lines.push(`PID: ${p.pid}${p.ppid !== null ? ` (parent ${p.ppid})` : ''}`);
+  if (p.definition) lines.push(`Definition: ${stripControl(p.definition)} (procscope.processes)`);
+  if (p.pid !== null) {
+    const parent = usage.osParentPid !== undefined ? `started by ${p.ppid}, forked by ${usage.osParentPid}` : p.ppid !== null ? `parent ${p.ppid}` : undefined;
+    lines.push(`PID: ${p.pid}${parent ? ` (${parent})` : ''}`);
+  }
   lines.push(`Started: ${new Date(p.startedAt).toLocaleString()}`);
   lines.push(`Run time: ${formatDuration((p.endedAt ?? now) - p.startedAt)}`);
   lines.push(`Status: ${p.status}${p.daemon ? ' (daemon)' : ''}`);
+  if (p.restarts) lines.push(`Restarts: ${p.restarts}${p.lastExitCode !== undefined ? ` (last run: ${exitDescription(p.lastExitCode)})` : ''}`);
+  if (p.ready !== undefined) lines.push(`Ready: ${p.ready ? 'yes' : 'no'}`);
+  if (p.ports && p.ports.length > 0) lines.push(`Listening on: ${p.ports.map((port) => `:${port}`).join(', ')}`);
+  if (p.alive && p.waitingOn) {
+    const since = usage.waitingSince !== undefined ? ` for ${formatDuration(now - usage.waitingSince)}` : '';
+    lines.push(`Waiting${since} on ${describeWait(p.waitingOn)}`);
+  }
   if (usage.startMethod) lines.push(`Start method: ${stripControl(usage.startMethod)}`);
   if (p.alive && usage.cpuPercent !== undefined) lines.push(`CPU: ${usage.cpuPercent.toFixed(1)} %`);
   if (p.alive && usage.rssBytes !== undefined) lines.push(`Memory: ${formatBytes(usage.rssBytes)}`);
+  if (usage.note) lines.push(`Note: ${stripControl(usage.note)}`);
   return lines;
+}
+
+/** What the tooltip of a state row shows beyond its snapshot. */
+export function usageOf(row: ReadonlyRow): Usage {
+  return {
+    cpuPercent: row.cpuPercent,
+    rssBytes: row.rssBytes,
+    startMethod: row.startMethod,
+    osParentPid: row.osParentPid,
+    waitingSince: row.waitingSince,
+    note: row.note,
+  };
 }

@@ -1,6 +1,6 @@
 // Spawns one process from a validated spec: its own process group, no shell unless asked, piped output.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { findExecutable } from './executable';
+import { lookUpExecutable } from './executable';
 import type { ValidSpec } from './validate';
 
 export interface SpawnResult {
@@ -8,17 +8,35 @@ export interface SpawnResult {
   pid: number;
 }
 
-/** The environment a launched process gets: ours, minus what only makes sense inside the editor, plus the spec's. */
-export function launchEnvironment(spec: ValidSpec): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
+/** The environment a launched process gets: `base` (the editor's), minus what only makes sense inside it, plus the spec's. */
+export function launchEnvironment(spec: Pick<ValidSpec, 'env'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, PYTHONUNBUFFERED: '1' };
   delete env.ELECTRON_RUN_AS_NODE; // set in the extension host; it would turn a launched Electron app into plain Node
   return { ...env, ...spec.env };
 }
 
+/** Why spawn failed, in words: the errno spawn gives is often not what a person needs to know. */
+function spawnProblem(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT':
+      return 'executable not found (ENOENT)';
+    case 'EACCES':
+      return 'is not executable (EACCES)';
+    case 'E2BIG':
+      return 'the arguments and environment are too long for the system (E2BIG)';
+    case 'ENOEXEC':
+      return 'is not a program the system can run (ENOEXEC)';
+    default:
+      return error.message;
+  }
+}
+
 /** Starts the process; rejects with a clear Error (and nothing left running) when it cannot start. */
 export function spawnProcess(spec: ValidSpec, cwd: string, env: NodeJS.ProcessEnv): Promise<SpawnResult> {
-  if (!spec.shell && findExecutable(spec.command, cwd, env.PATH) === undefined) {
-    return Promise.reject(new Error(`Cannot start ${JSON.stringify(spec.command)}: executable not found (ENOENT) in PATH or relative to ${JSON.stringify(cwd)}`));
+  const quoted = JSON.stringify(spec.command);
+  if (!spec.shell) {
+    const lookup = lookUpExecutable(spec.command, cwd, env.PATH);
+    if (lookup.problem !== undefined) return Promise.reject(new Error(`Cannot start ${quoted}: ${lookup.problem}`));
   }
   let child: ChildProcess;
   try {
@@ -31,13 +49,12 @@ export function spawnProcess(spec: ValidSpec, cwd: string, env: NodeJS.ProcessEn
       windowsHide: true,
     });
   } catch (error) {
-    return Promise.reject(new Error(`Cannot start ${JSON.stringify(spec.command)}: ${(error as Error).message}`));
+    return Promise.reject(new Error(`Cannot start ${quoted}: ${spawnProblem(error as NodeJS.ErrnoException)}`));
   }
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       child.removeListener('spawn', onSpawn);
-      const reason = error.code === 'ENOENT' ? 'executable not found (ENOENT)' : error.message;
-      reject(new Error(`Cannot start ${JSON.stringify(spec.command)}: ${reason}`));
+      reject(new Error(`Cannot start ${quoted}: ${spawnProblem(error)}`));
     };
     const onSpawn = () => {
       child.removeListener('error', onError);

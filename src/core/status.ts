@@ -20,3 +20,9 @@ export function formatSeconds(ms: number): string {
   const seconds = ms / 1000;
   return Number.isInteger(seconds) ? seconds.toFixed(1) : String(seconds);
 }
+
+/** A final state in words, the one way every message says it: `exitcode 0`, `exitcode -15 (SIGTERM)`, `ended` (no code known). */
+export function exitDescription(exitCode: number | null): string {
+  if (exitCode === null) return 'ended';
+  return exitCode < 0 ? `exitcode ${exitCode} (${exitCodeName(exitCode)})` : `exitcode ${exitCode}`;
+}

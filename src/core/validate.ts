@@ -32,6 +32,11 @@ export interface ValidSpec {
   instrument: InstrumentMode;
 }
 
+/** A NUL byte cannot cross exec(): say so, instead of the ENOENT or "invalid argument" spawn would give. */
+function noNul(field: string, value: string): void {
+  if (value.includes('\0')) throw new TypeError(`Expected \`${field}\` without NUL bytes, but it contains a NUL byte: ${describeValue(value)}`);
+}
+
 const INSTRUMENT_MODES: readonly InstrumentMode[] = ['auto', 'python', 'none'];
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -45,10 +50,15 @@ export function validateSpec(input: unknown, baseDir?: string): ValidSpec {
   if (typeof command !== 'string' || command.trim() === '') {
     throw new TypeError(`Expected \`command\` to be a non-empty string, got ${describeValue(command)}`);
   }
+  noNul('command', command);
   if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array of strings, got ${describeValue(args)}`);
-  args.forEach((arg, i) => {
+  // A plain loop, not forEach: forEach skips the holes of a sparse array, which would then run as "undefined".
+  for (let i = 0; i < args.length; i++) {
+    if (!(i in args)) throw new TypeError(`Expected \`args[${i}]\` to be a string, got a hole (the array is sparse)`);
+    const arg: unknown = args[i];
     if (typeof arg !== 'string') throw new TypeError(`Expected \`args[${i}]\` to be a string, got ${describeValue(arg)}`);
-  });
+    noNul(`args[${i}]`, arg);
+  }
   if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
     throw new TypeError(`Expected \`name\` to be a non-empty string, got ${describeValue(name)}`);
   }
@@ -60,10 +70,14 @@ export function validateSpec(input: unknown, baseDir?: string): ValidSpec {
   if (!isPlainObject(env)) throw new TypeError(`Expected \`env\` to be an object of strings, got ${describeValue(env)}`);
   for (const [key, value] of Object.entries(env)) {
     if (typeof value !== 'string') throw new TypeError(`Expected \`env.${key}\` to be a string, got ${describeValue(value)}`);
+    if (key === '' || key.includes('=')) throw new TypeError(`Expected \`env\` names to be non-empty and without "=", got ${describeValue(key)}`);
+    noNul(`env.${key}`, key);
+    noNul(`env.${key}`, value);
   }
   let directory: string | undefined;
   if (cwd !== undefined) {
     if (typeof cwd !== 'string' || cwd === '') throw new TypeError(`Expected \`cwd\` to be a non-empty string, got ${describeValue(cwd)}`);
+    noNul('cwd', cwd);
     directory = baseDir === undefined ? cwd : resolve(baseDir, cwd);
     let isDirectory = false;
     try {

@@ -1,7 +1,7 @@
 // Echoes process output into the log, prefixed by the process name, when procscope.echoOutput is on; floods are summarised.
 import type { Logger } from '../core/logger';
-import { STDERR } from '../core/output/outputBuffer';
-import type { ProcessTable } from '../core/processTable';
+import { STDERR } from '../core/output/outputStore';
+import type { ProcessService } from '../core/host/processService';
 
 const MAX_LINES_PER_SECOND = 2000;
 
@@ -12,20 +12,22 @@ export class OutputEcho {
   private readonly subscription: { dispose(): void };
 
   constructor(
-    private readonly table: ProcessTable,
+    private readonly table: ProcessService,
     private readonly logger: Logger,
     private readonly enabled: () => boolean,
   ) {
-    this.subscription = table.onOutput(({ id, stream, lines }) => {
-      if (this.enabled()) this.echo(id, stream === STDERR ? '!' : '|', lines);
+    this.subscription = table.onOutput(({ id, stream, text, skipped }) => {
+      if (!this.enabled()) return;
+      this.echo(id, stream === STDERR ? '!' : '|', text);
+      if (skipped > 0) this.logger.write(`${this.table.row(id)?.name ?? id} | … ${skipped} more bytes not echoed (Show Output has them)`);
     });
   }
 
-  private echo(id: string, mark: string, lines: Buffer): void {
-    const name = this.table.entry(id)?.name ?? id;
+  private echo(id: string, mark: string, lines: string): void {
+    const name = this.table.row(id)?.name ?? id;
     const now = Date.now();
     if (now - this.windowStart >= 1000) this.reportSkipped(now);
-    const text = lines.toString('utf8').split('\n');
+    const text = lines.split('\n');
     text.pop(); // lines end with a newline
     for (const line of text) {
       if (this.linesInWindow >= MAX_LINES_PER_SECOND) {

@@ -1,7 +1,7 @@
 // "Show Output": a read-only document per launched process, stderr lines tinted, refreshed while output arrives.
 import * as vscode from 'vscode';
-import type { ProcessTable } from '../core/processTable';
-import { STDERR } from '../core/output/outputBuffer';
+import type { ProcessService } from '../core/host/processService';
+import { STDERR } from '../core/output/outputStore';
 
 export const OUTPUT_SCHEME = 'procscope-output';
 const REFRESH_MS = 250;
@@ -24,7 +24,7 @@ export class ProcessOutputDocuments implements vscode.TextDocumentContentProvide
   });
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly table: ProcessTable) {
+  constructor(private readonly table: ProcessService) {
     this.disposables.push(
       vscode.workspace.registerTextDocumentContentProvider(OUTPUT_SCHEME, this),
       this.emitter,
@@ -57,9 +57,9 @@ export class ProcessOutputDocuments implements vscode.TextDocumentContentProvide
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     const id = uri.query;
-    const entry = this.table.entry(id);
-    const output = entry?.launch?.output;
-    if (!entry || !output) return `No output is kept for ${uri.path.slice(1)}: the process is gone from the table or was not launched by ProcScope.\n`;
+    const row = this.table.row(id);
+    if (!row || row.kind !== 'launched') return `No output is kept for ${uri.path.slice(1)}: the process is gone from the table or was not launched by ProcScope.\n`;
+    const output = this.table.storedOutput(id);
     const parts: string[] = [];
     const stderr: number[] = [];
     let line = 0;
@@ -67,15 +67,15 @@ export class ProcessOutputDocuments implements vscode.TextDocumentContentProvide
       parts.push(`… ${output.droppedBytes} earlier bytes dropped (procscope.outputBufferKb) …\n`);
       line++;
     }
-    for (const segment of output.lines()) {
+    for (const segment of output.segments) {
       const text = segment.data.toString('utf8');
       const count = countNewlines(text);
       if (segment.stream === STDERR) for (let i = 0; i < count; i++) stderr.push(line + i);
       line += count;
       parts.push(text);
     }
-    const p = entry.snapshot();
-    parts.push(p.alive ? '' : `\n[${p.name} ${p.status}]\n`);
+    const p = this.table.get(id);
+    parts.push(!p || p.alive ? '' : `\n[${p.name} ${p.status}]\n`);
     this.stderrLines.set(id, stderr);
     return parts.join('');
   }

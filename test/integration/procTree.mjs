@@ -62,3 +62,27 @@ export function describeProcess(pid) {
   if (!p) return `${pid} (gone)`;
   return `${pid} ${p.cmdline.join(' ') || `[${p.comm}]`} (state ${p.state}, ppid ${p.ppid}, pgid ${p.pgid})`;
 }
+
+/** One variable of a process's environment as it was at exec, or undefined. */
+export function environValue(pid, name) {
+  let raw;
+  try {
+    raw = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const entry = raw.split('\0').find((e) => e.startsWith(`${name}=`));
+  return entry === undefined ? undefined : entry.slice(name.length + 1);
+}
+
+/**
+ * Every live process whose PROCSCOPE_OWNER mark (which every process ProcScope starts inherits) starts with one of
+ * `owners`: judged from outside, whoever its parent is now.
+ */
+export function processesMarkedBy(owners) {
+  return listProcesses().filter((p) => {
+    if (p.state === 'Z' || p.state === 'X') return false;
+    const mark = environValue(p.pid, 'PROCSCOPE_OWNER');
+    return mark !== undefined && owners.some((owner) => mark.startsWith(`${owner}/`));
+  });
+}

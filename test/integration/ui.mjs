@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { setupCodeServer } from '../../scripts/setup-code-server.mjs';
 import { artifactsDir, launchBrowser, newWorkbenchPage, notifications, runPaletteCommand, waitForWorkbench } from './browser.mjs';
 import { startCodeServer } from './codeServer.mjs';
-import { descendantsOf, describeProcess, isGone, readProcess } from './procTree.mjs';
+import { descendantsOf, describeProcess, environValue, isGone, processesMarkedBy, readProcess } from './procTree.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values: opts } = parseArgs({
@@ -31,8 +31,10 @@ if (!(Number(opts.timeout) > 0)) {
 }
 const workspace = join(root, 'test/integration/workspace');
 const artifacts = artifactsDir(root);
-/** How long processes may outlive their extension host (SPEC §2: shutdown fits in ~3 s). */
+/** How long a daemon may outlive its extension host, and a stopped tree its Stop All. */
 const CLEANUP_DEADLINE_MS = 5000;
+/** procscope.reattachGraceMs for the test of a window that is closed for good. */
+const GRACE_MS = 3000;
 
 // ---------------------------------------------------------------------------------------------
 // The tests
@@ -59,37 +61,89 @@ const tests = [
     },
   },
   {
-    name: 'reload: Developer: Reload Window leaves none of the started processes behind',
+    name: 'reload: after Developer: Reload Window the daemon is gone and the other processes are back in the view, same pids',
     async run(t) {
-      const pids = await startAllAndCollect(t);
+      const { pids, heartbeat, server, owners } = await startAllAndCollect(t);
       await t.page.evaluate(() => { window.__procscopeBeforeReload = true; });
       const reloadAt = Date.now();
-      const gone = watchUntilGone(pids);
+      const daemonGone = watchUntilGone([heartbeat.pid]);
       await palette(t, 'Developer: Reload Window');
       // A reload in code-server is a page navigation: the old window object (and our marker) goes away.
       await t.page.waitForFunction(() => !window.__procscopeBeforeReload && document.querySelector('.monaco-workbench .part.activitybar'), null, { timeout: 60_000 });
       await waitForWorkbench(t.page);
-      const backAt = Date.now();
-      t.log(`workbench back ${backAt - reloadAt} ms after the reload command`);
-      await expectAllGone(t, gone, backAt + CLEANUP_DEADLINE_MS, reloadAt, 'Reload Window');
+      t.log(`workbench back ${Date.now() - reloadAt} ms after the reload command`);
+      await expectAllGone(t, daemonGone, Date.now() + CLEANUP_DEADLINE_MS, reloadAt, 'Reload Window (the daemon)');
+      const others = pids.filter((pid) => pid !== heartbeat.pid);
+      const dead = others.filter((pid) => isGone(pid));
+      if (dead.length) throw new Error(`non-daemon processes ended with the reload: ${dead.join(', ')}`);
+      await openProcessesView(t.page);
+      const back = await waitForRow(t.page, 'server', (r) => /\balive\b/.test(r.description) && r.description.includes(`pid ${server.pid}`),
+        `description with "alive" and "pid ${server.pid}" (the same process, re-adopted)`, 20_000);
+      t.log(`re-adopted: server — ${back.description}`);
+      const rows = await processRows(t.page);
+      if (rows.some((r) => r.label === 'heartbeat' && /\balive\b/.test(r.description))) throw new Error(`the daemon is shown alive after the reload: ${JSON.stringify(rows)}`);
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-reload.png') });
+      // Re-adopted processes are ProcScope's again: Stop All ends them.
+      const gone = watchUntilGone(others);
+      await palette(t, 'ProcScope: Stop All');
+      await expectAllGone(t, gone, Date.now() + CLEANUP_DEADLINE_MS, Date.now(), 'Stop All after the reload');
+      await expectNoneMarked(t, owners, 'Stop All after the reload');
     },
   },
   {
-    name: 'host crash: SIGKILL of the extension host leaves none of the started processes behind (watchdog)',
+    name: 'host crash: after a SIGKILL of the extension host, the next host of the window re-adopts the non-daemon processes',
     async run(t) {
-      const pids = await startAllAndCollect(t);
-      const hosts = descendantsOf(t.server.pid).filter((p) => p.cmdline.some((arg) => arg === '--type=extensionHost'));
-      if (hosts.length !== 1) {
-        throw new Error(`expected one extension host under code-server ${t.server.pid}, found ${hosts.length}: ${hosts.map((p) => describeProcess(p.pid)).join('; ')}`);
-      }
-      const host = hosts[0].pid;
-      const outside = pids.filter((pid) => !descendantsOf(host).some((p) => p.pid === pid));
-      if (outside.length) t.log(`note: not descendants of the extension host ${host}: ${outside.join(', ')}`);
+      const { pids, heartbeat, server, owners } = await startAllAndCollect(t);
+      const host = extensionHostPid(t);
       const killedAt = Date.now();
-      const gone = watchUntilGone(pids);
+      const daemonGone = watchUntilGone([heartbeat.pid]);
       process.kill(host, 'SIGKILL');
       t.log(`SIGKILLed extension host ${host}`);
-      await expectAllGone(t, gone, killedAt + CLEANUP_DEADLINE_MS, killedAt, 'the extension host was killed');
+      await expectAllGone(t, daemonGone, killedAt + CLEANUP_DEADLINE_MS, killedAt, 'the extension host was killed (the daemon)');
+      const others = pids.filter((pid) => pid !== heartbeat.pid);
+      const dead = others.filter((pid) => isGone(pid));
+      if (dead.length) throw new Error(`non-daemon processes ended with the host: ${dead.join(', ')}`);
+      // code-server neither restarts a killed remote extension host nor offers to: a person reloads the window, and
+      // ProcScope, activating on startup, takes its processes back.
+      await t.page.evaluate(() => { window.__procscopeBeforeReload = true; });
+      await palette(t, 'Developer: Reload Window');
+      await t.page.waitForFunction(() => !window.__procscopeBeforeReload && document.querySelector('.monaco-workbench .part.activitybar'), null, { timeout: 60_000 });
+      await waitForWorkbench(t.page);
+      await openProcessesView(t.page);
+      const back = await waitForRow(t.page, 'server', (r) => /\balive\b/.test(r.description) && r.description.includes(`pid ${server.pid}`),
+        `description with "alive" and "pid ${server.pid}"`, 30_000);
+      t.log(`re-adopted after the crash: server — ${back.description}`);
+      const gone = watchUntilGone(others);
+      await palette(t, 'ProcScope: Stop All');
+      await expectAllGone(t, gone, Date.now() + CLEANUP_DEADLINE_MS, Date.now(), 'Stop All after the crash');
+      await expectNoneMarked(t, owners, 'Stop All after the crash');
+    },
+  },
+  {
+    name: 'window closed: when no extension host comes back, nothing ProcScope started survives the grace period + 4 s',
+    userSettings: { 'procscope.reattachGraceMs': GRACE_MS },
+    async run(t) {
+      const { owners, supervisor } = await startAllAndCollect(t);
+      const host = extensionHostPid(t);
+      // The window goes for good: no page is left to start another host, and the host itself dies.
+      await t.page.context().close();
+      t.page = undefined;
+      const closedAt = Date.now();
+      process.kill(host, 'SIGKILL');
+      t.log(`closed the window and SIGKILLed extension host ${host}`);
+      const deadline = closedAt + GRACE_MS + 4000;
+      let left = processesMarkedBy(owners);
+      while (left.length > 0 && Date.now() < deadline) {
+        await delay(100);
+        left = processesMarkedBy(owners);
+      }
+      if (left.length) {
+        throw new Error(`${left.length} processes started by ProcScope still alive ${Date.now() - closedAt} ms after the window closed:\n${left.map((p) => `      ${describeProcess(p.pid)}`).join('\n')}`);
+      }
+      t.log(`nothing marked by ${owners.join(', ')} left ${Date.now() - closedAt} ms after the window closed (grace ${GRACE_MS} ms)`);
+      const supervisorGone = watchUntilGone([supervisor]);
+      await expectAllGone(t, supervisorGone, deadline + 2000, closedAt, 'the window closed (the supervisor process)');
     },
   },
   {
@@ -141,15 +195,20 @@ async function waitForNotification(page, pattern, timeoutMs = 10_000) {
   throw new Error(`no notification matching ${pattern} after ${timeoutMs} ms; notifications: ${JSON.stringify(seen)}`);
 }
 
-/** Runs ProcScope: Start All (the workspace defines a daemon and a non-daemon with a child) and returns every pid involved. */
+/**
+ * Runs ProcScope: Start All (the workspace defines a daemon and a non-daemon with a child) and returns every pid
+ * involved, the two rows' processes, and the supervisors' marks (PROCSCOPE_OWNER) the processes carry.
+ */
 async function startAllAndCollect(t) {
   await palette(t, 'ProcScope: Start All');
   await openProcessesView(t.page);
   const alive = (r) => /\balive\b/.test(r.description) && /\bpid \d+/.test(r.description);
-  const heartbeat = await waitForRow(t.page, 'heartbeat', alive, 'description with "pid N" and "alive"');
-  const server = await waitForRow(t.page, 'server', alive, 'description with "pid N" and "alive"');
-  t.log(`rows: heartbeat — ${heartbeat.description}; server — ${server.description}`);
-  if (!/\bdaemon\b/.test(heartbeat.description)) t.log('note: the heartbeat row does not say "daemon"');
+  const heartbeatRow = await waitForRow(t.page, 'heartbeat', alive, 'description with "pid N" and "alive"');
+  const serverRow = await waitForRow(t.page, 'server', alive, 'description with "pid N" and "alive"');
+  t.log(`rows: heartbeat — ${heartbeatRow.description}; server — ${serverRow.description}`);
+  if (!/\bdaemon\b/.test(heartbeatRow.description)) t.log('note: the heartbeat row does not say "daemon"');
+  const heartbeat = { pid: Number(/\bpid (\d+)/.exec(heartbeatRow.description)[1]) };
+  const server = { pid: Number(/\bpid (\d+)/.exec(serverRow.description)[1]) };
 
   // heartbeat is one sleep; server is bash with two sleeps (or one, if bash execs the last command).
   let collected = [];
@@ -164,11 +223,33 @@ async function startAllAndCollect(t) {
   t.log(`collected ${pids.length} pids:\n${pids.map((pid) => `      ${describeProcess(pid)}`).join('\n')}`);
   const sleeps = collected.filter((p) => p.comm === 'sleep').length;
   if (sleeps < 3) throw new Error(`expected at least 3 "sleep 300" processes under code-server (heartbeat + server's two), found ${sleeps}`);
-  for (const row of [heartbeat, server]) {
-    const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
-    if (!pids.includes(pid)) throw new Error(`row ${row.label} shows pid ${pid}, which is not among the processes under code-server: ${describeProcess(pid)}`);
+  for (const [label, p] of [['heartbeat', heartbeat], ['server', server]]) {
+    if (!pids.includes(p.pid)) throw new Error(`row ${label} shows pid ${p.pid}, which is not among the processes under code-server: ${describeProcess(p.pid)}`);
   }
-  return pids;
+  const owners = [...new Set(pids.map((pid) => environValue(pid, 'PROCSCOPE_OWNER')?.split('/')[0]).filter(Boolean))];
+  if (owners.length === 0) throw new Error('the processes carry no PROCSCOPE_OWNER mark');
+  const supervisor = readProcess(heartbeat.pid)?.ppid;
+  return { pids, heartbeat, server, owners, supervisor };
+}
+
+/** The one extension host under this test's code-server. */
+function extensionHostPid(t) {
+  const hosts = descendantsOf(t.server.pid).filter((p) => p.cmdline.some((arg) => arg === '--type=extensionHost'));
+  if (hosts.length !== 1) {
+    throw new Error(`expected one extension host under code-server ${t.server.pid}, found ${hosts.length}: ${hosts.map((p) => describeProcess(p.pid)).join('; ')}`);
+  }
+  return hosts[0].pid;
+}
+
+/** Fails if any process carrying one of the marks is still alive. */
+async function expectNoneMarked(t, owners, what) {
+  const deadline = Date.now() + CLEANUP_DEADLINE_MS;
+  let left = processesMarkedBy(owners);
+  while (left.length > 0 && Date.now() < deadline) {
+    await delay(100);
+    left = processesMarkedBy(owners);
+  }
+  if (left.length) throw new Error(`still alive after ${what}:\n${left.map((p) => `      ${describeProcess(p.pid)}`).join('\n')}`);
 }
 
 /**
@@ -249,14 +330,14 @@ async function typeIntoInputBox(page, text) {
 async function openProcessesView(page) {
   const item = page.locator('.activitybar .action-item').filter({ has: page.locator('.action-label[aria-label^="ProcScope"]') }).first();
   try {
-    await item.waitFor({ state: 'visible', timeout: 15_000 });
+    await item.waitFor({ state: 'visible', timeout: 30_000 });
   } catch {
     const labels = await page.locator('.activitybar .action-item .action-label').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
     throw new Error(`no "ProcScope" item in the activity bar; it has: ${JSON.stringify(labels)}`);
   }
   // Clicking the item of the container already shown would hide the side bar.
   if (!(await processesPane(page).isVisible())) await item.click();
-  await processesPane(page).waitFor({ state: 'visible', timeout: 10_000 });
+  await processesPane(page).waitFor({ state: 'visible', timeout: 30_000 });
 }
 
 function processesPane(page) {
@@ -312,7 +393,7 @@ async function runOne(test, browser) {
   const timeoutMs = Number(opts.timeout);
   let context;
   try {
-    t.server = await startCodeServer({ root, folder: workspace, disableWorkspaceTrust: test.trusted !== false, onOutput: (text) => { serverText += text; } });
+    t.server = await startCodeServer({ root, folder: workspace, disableWorkspaceTrust: test.trusted !== false, userSettings: test.userSettings, onOutput: (text) => { serverText += text; } });
     t.page = await newWorkbenchPage(browser, {
       onLog: (type, text) => { windowText += `[${type}] ${text}\n`; },
       onConsole: (text) => { windowText += `${text}\n`; },

@@ -9,15 +9,24 @@ const base: ProcessSnapshot = {
 };
 
 describe('how a process reads in the tree', () => {
-  it('describes a live daemon, a clean exit and a signal', () => {
-    assert.equal(describeState({ ...base, daemon: true }), 'pid 4242 · alive · daemon');
-    assert.equal(describeState({ ...base, alive: false, exitCode: 0 }), 'pid 4242 · exitcode 0');
-    assert.equal(describeState({ ...base, alive: false, exitCode: -15 }), 'pid 4242 · exitcode -15 (SIGTERM)');
-    assert.equal(describeState({ ...base, alive: false, exitCode: null }), 'pid 4242 · exited');
+  it('puts the state first, so a narrow view still shows it: a live daemon, a clean exit and a signal', () => {
+    assert.equal(describeState({ ...base, daemon: true }), 'alive · daemon · pid 4242');
+    assert.equal(describeState({ ...base, alive: false, exitCode: 0, endedAt: 1200 }), 'exitcode 0 · 1.2 s · pid 4242');
+    assert.equal(describeState({ ...base, alive: false, exitCode: -15, endedAt: 2100 }), 'exitcode -15 (SIGTERM) · 2.1 s · pid 4242');
+    assert.equal(describeState({ ...base, alive: false, exitCode: null, endedAt: 65_000 }), 'ended · 1 min 5 s · pid 4242');
   });
-  it('shows the command of a discovered process, without control characters or ANSI escapes', () => {
+  it('says what else a row is: restarts, readiness, ports, role, a phase, a wait', () => {
+    assert.equal(describeState({ ...base, restarts: 3, ready: true, ports: [8080, 9229] }), 'alive · ready · ↻3 · pid 4242 · :8080 :9229');
+    assert.equal(describeState({ ...base, role: 'forkserver', kind: 'python' }), 'alive · forkserver · pid 4242');
+    assert.equal(describeState({ ...base, pid: null, alive: false, phase: 'waiting for db (ready)' }), 'waiting for db (ready)');
+    assert.equal(describeState({ ...base, pid: null, alive: false }), 'not started');
+    assert.equal(describeState({ ...base, waitingOn: { kind: 'Lock', site: 'bank.py:12', holder: 'Process-2' } }), 'alive · waiting on Lock (bank.py:12) held by Process-2 · pid 4242');
+  });
+  it('shows the command of a discovered process, without control characters, ANSI escapes or direction marks', () => {
     const p = { ...base, kind: 'discovered' as const, command: '/bin/sleep', args: ['1\u001b[31m0\u0007'] };
-    assert.equal(describeState(p), 'pid 4242 · alive · sleep 10');
+    assert.equal(describeState(p), 'alive · pid 4242 · sleep 10');
+    const bidi = { ...base, kind: 'discovered' as const, command: 'evil', args: ['\u202etxt.exe'] };
+    assert.equal(describeState(bidi), 'alive · pid 4242 · evil txt.exe');
   });
   it('strips escapes and control characters from anything a process controls', () => {
     assert.equal(stripControl('evil\u001b[2J\u001b[31mname\r\n\u0000'), 'evilname');
@@ -39,8 +48,10 @@ describe('how a process reads in the tree', () => {
     assert.ok(!tooltipLines({ ...base, alive: false, exitCode: 0 }, { cpuPercent: 1 }).some((l) => l.startsWith('CPU')));
   });
 
-  it('keeps run times coarse', () => {
-    assert.equal(formatDuration(5400), '5 s');
+  it('keeps run times coarse, with tenths only under 10 s', () => {
+    assert.equal(formatDuration(400), '0.4 s');
+    assert.equal(formatDuration(5400), '5.4 s');
+    assert.equal(formatDuration(12_400), '12 s');
     assert.equal(formatDuration(125_000), '2 min 5 s');
     assert.equal(formatDuration(3_840_000), '1 h 4 min');
   });

@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { sameProcess } from '../../src/core/os/identity';
+import { readStat } from '../../src/core/os/procfs';
 import { applyLine, type Registry } from '../../src/core/watchdog/protocol';
 import { isRunning, ROOT, waitFor } from './helpers';
 
@@ -11,9 +13,11 @@ interface HostReport {
   watchdog: number;
 }
 
-const started: number[] = [];
+/** Pids a failed test may leave, with their start stamps, so a reused pid is never hit. */
+const started: { pid: number; startTime: number | undefined }[] = [];
 after(() => {
-  for (const pid of started) {
+  for (const { pid, startTime } of started) {
+    if (!sameProcess(readStat(pid), startTime)) continue;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -28,12 +32,12 @@ async function startHost(mode: 'wait' | 'shutdown'): Promise<{ host: ChildProces
   host.stdout?.setEncoding('utf8');
   host.stdout?.on('data', (chunk: string) => (text += chunk));
   const report = await waitFor(() => (text.includes('\n') ? (JSON.parse(text.split('\n')[0]) as HostReport) : undefined), 10_000, 'the host to report');
-  started.push(...report.pids, report.watchdog);
+  for (const pid of [...report.pids, report.watchdog]) started.push({ pid, startTime: readStat(pid)?.startTime });
   return { host, report };
 }
 
-describe('watchdog', () => {
-  it('ends every registered process, inside and outside the group, when the host is SIGKILLed', async () => {
+describe('watchdog (the supervisor\'s last line of defence)', () => {
+  it('ends every registered process, inside and outside the group, when the supervisor it watches is SIGKILLed', async () => {
     const { host, report } = await startHost('wait');
     assert.equal(report.pids.length, 5, `expected 5 live processes, got ${JSON.stringify(report.pids)}`);
     for (const pid of report.pids) assert.ok(isRunning(pid));

@@ -26,6 +26,18 @@ export interface ProcessSource {
   all(): Promise<Map<number, OsProcess>>;
   /** argv of `pid` (empty when unknown). */
   cmdline(pid: number): Promise<string[]>;
+  /** The program `pid` runs, as a path where the platform tells (Linux), else its command name. */
+  exe(pid: number): Promise<string | undefined>;
+  /** Reads the clock that ageMs() measures against; call once before a round of ageMs(). */
+  refreshClock(): void;
+  /** How long `p` has been running, in ms, as of the last refreshClock(); undefined where unknown. */
+  ageMs(p: OsProcess): number | undefined;
+  /** Pids that appeared since the last call; undefined where the platform cannot tell cheaply. */
+  newPids?(): number[];
+  /** One variable of a process's environment; undefined when unset or not readable. */
+  environValue?(pid: number, name: string): string | undefined;
+  /** TCP ports each of `pids` listens on (only pids with at least one are in the map). */
+  listeningPorts?(pids: readonly number[]): Map<number, number[]>;
 }
 
 /** Walks parent links in a full table: every process below `pid`, nearest first. */
@@ -104,6 +116,74 @@ export class ProcfsSource implements ProcessSource {
   async cmdline(pid: number): Promise<string[]> {
     return procfs.readCmdline(pid);
   }
+
+  async exe(pid: number): Promise<string | undefined> {
+    return procfs.readExe(pid);
+  }
+
+  private uptime: number | undefined;
+
+  refreshClock(): void {
+    this.uptime = procfs.uptimeTicks();
+  }
+
+  ageMs(p: OsProcess): number | undefined {
+    return this.uptime === undefined ? undefined : procfs.ageMs(p.startTime, this.uptime);
+  }
+
+  private lastPids: Set<number> | undefined;
+
+  newPids(): number[] {
+    const now = procfs.listPids();
+    const before = this.lastPids;
+    this.lastPids = new Set(now);
+    return before === undefined ? now : now.filter((pid) => !before.has(pid));
+  }
+
+  environValue(pid: number, name: string): string | undefined {
+    return procfs.readEnvironValue(pid, name);
+  }
+
+  private readonly ports = new PortScanner();
+
+  listeningPorts(pids: readonly number[]): Map<number, number[]> {
+    return this.ports.scan(pids);
+  }
+}
+
+/**
+ * Which listening TCP ports belong to which processes: /proc/net/tcp{,6} give the listening sockets by inode, each
+ * process's fd links give the inodes it holds. A process's fds are read when it is new to us, and again only when a
+ * listening socket appears that nobody we know holds; a socket that none of ours holds is remembered as foreign.
+ */
+class PortScanner {
+  private readonly inodesByPid = new Map<number, number[]>();
+  private readonly foreign = new Set<number>();
+
+  scan(pids: readonly number[]): Map<number, number[]> {
+    const result = new Map<number, number[]>();
+    const wanted = new Set(pids);
+    for (const pid of this.inodesByPid.keys()) if (!wanted.has(pid)) this.inodesByPid.delete(pid);
+    const listening = procfs.readListeningSockets();
+    for (const inode of this.foreign) if (!listening.has(inode)) this.foreign.delete(inode);
+    if (listening.size === 0) return result;
+    const owned = new Set<number>();
+    for (const inodes of this.inodesByPid.values()) for (const inode of inodes) owned.add(inode);
+    const unexplained = [...listening.keys()].filter((inode) => !owned.has(inode) && !this.foreign.has(inode));
+    for (const pid of pids) {
+      if (unexplained.length > 0 || !this.inodesByPid.has(pid)) this.inodesByPid.set(pid, procfs.readSocketInodes(pid));
+    }
+    if (unexplained.length > 0) {
+      const nowOwned = new Set<number>();
+      for (const inodes of this.inodesByPid.values()) for (const inode of inodes) nowOwned.add(inode);
+      for (const inode of unexplained) if (!nowOwned.has(inode)) this.foreign.add(inode);
+    }
+    for (const pid of pids) {
+      const ports = (this.inodesByPid.get(pid) ?? []).map((inode) => listening.get(inode)).filter((port): port is number => port !== undefined);
+      if (ports.length > 0) result.set(pid, [...new Set(ports)].sort((a, b) => a - b));
+    }
+    return result;
+  }
 }
 
 const PS_FIELDS = 'pid=,ppid=,pgid=,state=,rss=,time=,lstart=,comm=';
@@ -166,6 +246,21 @@ export class PsSource implements ProcessSource {
     return new Promise((resolve) => {
       execFile('ps', ['-o', 'command=', '-p', String(pid)], (_error, stdout) => resolve((stdout ?? '').trim().split(/\s+/).filter(Boolean)));
     });
+  }
+
+  async exe(pid: number): Promise<string | undefined> {
+    return (await this.get(pid))?.comm;
+  }
+
+  private clock = Date.now();
+
+  refreshClock(): void {
+    this.clock = Date.now();
+  }
+
+  /** lstart is wall-clock time to the second. */
+  ageMs(p: OsProcess): number | undefined {
+    return p.startTime > 0 ? Math.max(0, this.clock - p.startTime) : undefined;
   }
 }
 

@@ -46,14 +46,17 @@ describe('Commands, called with arguments and no prompts', () => {
     await assert.rejects(Promise.resolve(run('procscope.terminate', 'no-such-id')), /No process with id "no-such-id"/);
   });
 
-  it('procscope.restart starts the same spec again under the same name', async () => {
+  it('procscope.restart starts the same spec again in place: same id, name and row, restarts counted', async () => {
     const p = await run<ProcessSnapshot>('procscope.start', { command: 'sleep', args: ['60'], name: 'again' });
     const restarted = await run<ProcessSnapshot>('procscope.restart', p.id);
+    assert.equal(restarted.id, p.id);
     assert.equal(restarted.name, 'again');
     assert.notEqual(restarted.pid, p.pid);
     assert.equal(restarted.alive, true);
+    assert.equal(restarted.restarts, 1);
+    assert.equal(restarted.lastExitCode, -15);
     assert.ok(!isRunning(p.pid), 'the old process was ended');
-    assert.equal(procscope.get(p.id), undefined, 'the old row is replaced');
+    assert.equal(procscope.processes().filter((s) => s.name === 'again').length, 1, 'one row');
     await run('procscope.kill', restarted.id);
   });
 

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { NOTE, OutputWriter, outputText, readOutput, removeOutput, STDERR, STDOUT } from '../../src/core/output/outputStore';
+
+const b = (s: string) => Buffer.from(s);
+const dirs: string[] = [];
+after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+let count = 0;
+
+/** A writer in a fresh directory, and a reader of what it wrote. */
+function store(maxBytes: number, maxLineBytes?: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'procscope-store-'));
+  dirs.push(dir);
+  const id = `p${++count}`;
+  const writer = new OutputWriter(dir, id, maxBytes, maxLineBytes);
+  return { dir, id, writer, read: () => readOutput(dir, id, maxBytes), text: () => outputText(readOutput(dir, id, maxBytes)) };
+}
+
+describe('the output store', () => {
+  it('keeps lines whole when a chunk ends mid-line', () => {
+    const s = store(1024);
+    assert.equal(s.writer.append(STDOUT, b('hel')), undefined);
+    assert.equal(s.writer.append(STDOUT, b('lo\nwor'))?.toString(), 'hello\n');
+    assert.equal(s.text(), 'hello\n');
+    s.writer.append(STDOUT, b('ld\n'));
+    assert.equal(s.text(), 'hello\nworld\n');
+  });
+
+  it('never tears a stdout line with a stderr line', () => {
+    const s = store(1024);
+    s.writer.append(STDOUT, b('out-a'));
+    s.writer.append(STDERR, b('err-1\n'));
+    s.writer.append(STDOUT, b('ut-b\n'));
+    assert.equal(s.text(), 'err-1\nout-aut-b\n');
+    assert.deepEqual(s.read().segments.map((seg) => [seg.stream, seg.data.toString()]), [[STDERR, 'err-1\n'], [STDOUT, 'out-aut-b\n']]);
+  });
+
+  it('keeps an unterminated last line when the stream ends or the writer closes', () => {
+    const s = store(1024);
+    s.writer.append(STDOUT, b('a\npartial'));
+    s.writer.append(STDERR, b('half'));
+    s.writer.end(STDOUT);
+    assert.equal(s.text(), 'a\npartial\n');
+    s.writer.close();
+    assert.equal(s.text(), 'a\npartial\nhalf\n');
+  });
+
+  it('drops the oldest lines past the cap and still starts on a line', () => {
+    const s = store(20);
+    for (let i = 0; i < 10; i++) s.writer.append(STDOUT, b(`line ${i}\n`));
+    assert.equal(s.text(), 'line 8\nline 9\n');
+    assert.equal(s.read().totalBytes, 70);
+    assert.equal(s.read().droppedBytes, 56);
+  });
+
+  it('cuts a line that never ends at maxLineBytes', () => {
+    const s = store(1000, 10);
+    s.writer.append(STDOUT, b('abcdefgh'));
+    s.writer.append(STDOUT, b('ijkl'));
+    assert.equal(s.text(), 'abcdefghijkl\n');
+  });
+
+  it('stays within its cap on disk and in what it returns under a long flood of large chunks', () => {
+    const s = store(256 * 1024);
+    const chunk = b('0123456789abcdef\n'.repeat(4000));
+    for (let i = 0; i < 2000; i++) s.writer.append(i % 2 ? STDOUT : STDERR, chunk);
+    const text = s.text();
+    assert.ok(text.length <= 256 * 1024, `returned ${text.length} bytes`);
+    assert.ok(text.length > 128 * 1024, `returned only ${text.length} bytes`);
+    assert.match(text, /^0123456789abcdef\n/);
+    const onDisk = readdirSync(s.dir).reduce((n, f) => n + statSync(join(s.dir, f)).size, 0);
+    assert.ok(onDisk <= 2 * 256 * 1024 + 64 * 1024, `${onDisk} bytes on disk`);
+  });
+
+  it('keeps the newest whole lines, in order and by stream, across many generations', () => {
+    const s = store(100);
+    const kept: [number, string][] = [];
+    for (let i = 0; i < 500; i++) {
+      const stream = i % 3 === 0 ? STDERR : STDOUT;
+      const line = `${stream ? 'err' : 'out'} ${i} ${'x'.repeat(i % 17)}\n`;
+      s.writer.append(stream, b(line));
+      kept.push([stream, line]);
+      let size = kept.reduce((n, [, l]) => n + l.length, 0);
+      while (size > 100) size -= (kept.shift() as [number, string])[1].length;
+      assert.equal(s.text(), kept.map(([, l]) => l).join(''));
+    }
+    const runs: [number, string][] = [];
+    for (const [stream, line] of kept) {
+      const last = runs[runs.length - 1];
+      if (last && last[0] === stream) last[1] += line;
+      else runs.push([stream, line]);
+    }
+    assert.deepEqual(s.read().segments.map((seg) => [seg.stream, seg.data.toString()]), runs);
+  });
+
+  it('keeps only the last lines of one chunk larger than the cap', () => {
+    const s = store(10);
+    s.writer.append(STDOUT, b('old\n'));
+    s.writer.append(STDERR, b('1234\n5678\nabcd\n'));
+    assert.equal(s.text(), '5678\nabcd\n');
+    assert.equal(s.read().droppedBytes, 9);
+    assert.deepEqual(s.read().segments.map((seg) => seg.stream), [STDERR]);
+  });
+
+  it('packs many small writes into few segments', () => {
+    const s = store(1024 * 1024);
+    for (let i = 0; i < 1000; i++) s.writer.append(STDOUT, b(`${i}\n`));
+    assert.equal(s.read().segments.length, 1);
+    assert.equal(s.text().split('\n')[999], '999');
+  });
+
+  it('writes notes of its own between runs, and goes on after a close (a restart)', () => {
+    const s = store(1024);
+    s.writer.append(STDOUT, b('run 1\n'));
+    s.writer.close();
+    s.writer.note('── restarted (exitcode 1), run 2 ──');
+    s.writer.append(STDOUT, b('run 2\n'));
+    assert.equal(s.text(), 'run 1\n── restarted (exitcode 1), run 2 ──\nrun 2\n');
+    assert.deepEqual(s.read().segments.map((seg) => seg.stream), [STDOUT, NOTE, STDOUT]);
+  });
+
+  it('reads nothing for a process without output, and nothing once its files are removed', () => {
+    const s = store(1024);
+    assert.deepEqual(s.read(), { segments: [], droppedBytes: 0, totalBytes: 0 });
+    s.writer.append(STDOUT, b('x\n'));
+    s.writer.close();
+    removeOutput(s.dir, s.id);
+    assert.equal(s.text(), '');
+  });
+});
