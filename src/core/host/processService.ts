@@ -229,7 +229,7 @@ export class ProcessService {
   // ---- starting ----
 
   /** Starts a process; rejects with a clear Error on bad input, leaving nothing behind. */
-  async start(input: unknown, extra: { definition?: string; folder?: string } = {}): Promise<ProcessSnapshot> {
+  async start(input: unknown, extra: { definition?: string; folder?: string; policy?: unknown } = {}): Promise<ProcessSnapshot> {
     const cwd = this.options.defaultCwd?.() ?? homedir();
     try {
       validateSpec(input, cwd);
@@ -242,14 +242,18 @@ export class ProcessService {
     return this.state.snapshot(snapshot.id) ?? snapshot;
   }
 
-  /** Starts the same spec again in place: same row, id, name and place; `restarts` + 1. */
-  async restart(id: unknown): Promise<ProcessSnapshot> {
+  /**
+   * Starts the same spec again in place: same row, id, name and place; `restarts` + 1. A definition whose entry
+   * changed since passes its new spec and policy.
+   */
+  async restart(id: unknown, change: { spec?: unknown; policy?: unknown; cwd?: string } = {}): Promise<ProcessSnapshot> {
     const row = this.require(id);
     if (row.kind !== 'launched' || !row.spec) throw new Error(`Only processes ProcScope started can be restarted: ${row.name} is a ${row.kind} process`);
     const client = await this.ensureClient();
+    const cwd = change.cwd ?? row.cwd ?? this.options.defaultCwd?.() ?? homedir();
     const snapshot = await client.request<ProcessSnapshot>('restart', {
       id: row.id,
-      request: { spec: row.spec, cwd: row.cwd ?? this.options.defaultCwd?.() ?? homedir(), definition: row.definition, folder: row.folder },
+      request: { spec: change.spec ?? row.spec, cwd, definition: row.definition, folder: row.folder, policy: change.policy },
     });
     return this.state.snapshot(snapshot.id) ?? snapshot;
   }

@@ -352,5 +352,6 @@ function startRequest(input: unknown): StartRequest {
     cwd: input.cwd,
     definition: typeof input.definition === 'string' ? input.definition : undefined,
     folder: typeof input.folder === 'string' ? input.folder : undefined,
+    policy: input.policy,
   };
 }

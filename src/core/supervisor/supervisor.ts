@@ -22,6 +22,7 @@ import type { ProcessSnapshot } from '../types';
 import { describeValue, validateSpec, type ValidSpec } from '../validate';
 import type { WatchdogClient } from '../watchdog/client';
 import { Discovery, OWNER_VARIABLE } from './discovery';
+import { Policies, validatePolicy, type LaunchPolicy } from './policies';
 import { PythonReports } from './pythonReports';
 
 /** What the host asks to start: a spec (validated again here), where to run it, and the definition it comes from. */
@@ -31,6 +32,8 @@ export interface StartRequest {
   cwd: string;
   definition?: string;
   folder?: string;
+  /** Readiness probe and restart policy (a workspace definition's). */
+  policy?: unknown;
 }
 
 /** Whole lines of a launched process's output, as they arrive. */
@@ -81,6 +84,7 @@ class Launch {
     readonly spec: ValidSpec,
     readonly cwd: string,
     readonly instrumented: boolean,
+    readonly policy: LaunchPolicy,
   ) {
     this.streamsClosed = new Promise((resolve) => (this.closeStreams = resolve));
     child.on('close', () => this.closeStreams());
@@ -102,6 +106,7 @@ export class Supervisor {
   private readonly writers = new Map<string, OutputWriter>();
   private readonly discovery: Discovery;
   private readonly python: PythonReports | undefined;
+  private readonly policies: Policies;
   private readonly source: ProcessSource | undefined;
   private settings: SupervisorSettings;
   private baseEnv: NodeJS.ProcessEnv;
@@ -123,6 +128,12 @@ export class Supervisor {
       watchdog: options.watchdog,
       afterPoll: (rootId) => this.forgetIfDone(rootId),
     }, this.source);
+    this.policies = new Policies({
+      state: this.state,
+      emit: (event) => this.emit(event),
+      log: (level, name, message) => this.log(level, name, message),
+      restart: (id) => this.restart(id),
+    });
     if (options.helperDir !== undefined) {
       this.python = new PythonReports({
         state: this.state,
@@ -183,15 +194,17 @@ export class Supervisor {
   async start(request: StartRequest): Promise<ProcessSnapshot> {
     if (this.closed) throw new Error('ProcScope is shutting down: no new processes can be started');
     let spec: ValidSpec;
+    let policy: LaunchPolicy;
     try {
       spec = validateSpec(request.spec, request.cwd);
+      policy = validatePolicy(request.policy);
     } catch (error) {
       this.log(LEVELS.ERROR, MAIN_PROCESS, `cannot start process: ${(error as Error).message}`);
       throw error;
     }
     const id = this.state.allocateId();
     const name = spec.name ?? `Process-${this.state.launches + 1}`;
-    return this.launch(id, name, spec, spec.cwd ?? request.cwd, { definition: request.definition, folder: request.folder });
+    return this.launch(id, name, spec, spec.cwd ?? request.cwd, { definition: request.definition, folder: request.folder, policy });
   }
 
   /** Starts the same spec again in place: same row, id, name and place; restarts + 1; a boundary in the output. */
@@ -201,6 +214,8 @@ export class Supervisor {
     if (row.kind !== 'launched' || (!previous && !request)) {
       throw new Error(`Only processes ProcScope started can be restarted: ${row.name} is a ${row.kind} process`);
     }
+    const policy = request?.policy !== undefined ? validatePolicy(request.policy) : previous?.policy ?? { restart: 'no' as const };
+    this.policies.stoppedByUser(row.id);
     if (this.state.treeAlive(row.id) || this.discovery.hasTracked(row.id)) await this.endTree(row.id, 'SIGTERM', this.settings.killTimeoutMs);
     const spec = request ? validateSpec(request.spec, request.cwd) : (previous as Launch).spec;
     const cwd = request ? spec.cwd ?? request.cwd : (previous as Launch).cwd;
@@ -213,6 +228,7 @@ export class Supervisor {
       restart: true,
       definition: request?.definition ?? current.definition,
       folder: request?.folder ?? current.folder,
+      policy,
     });
   }
 
@@ -254,7 +270,7 @@ export class Supervisor {
     name: string,
     spec: ValidSpec,
     cwd: string,
-    extra: { restart?: boolean; definition?: string; folder?: string },
+    extra: { restart?: boolean; definition?: string; folder?: string; policy: LaunchPolicy },
   ): Promise<ProcessSnapshot> {
     const { env, instrumented, note } = this.environment(id, spec);
     let spawned;
@@ -267,12 +283,14 @@ export class Supervisor {
     }
     const { child, pid } = spawned;
     // Listeners first, synchronously: an exit while we look the process up below must not be lost.
-    const launch = new Launch(id, child, pid, spec, cwd, instrumented);
+    const launch = new Launch(id, child, pid, spec, cwd, instrumented, extra.policy);
     this.launches.set(id, launch);
     const writer = this.writer(id);
     const onData = (stream: typeof STDOUT | typeof STDERR) => (chunk: Buffer) => {
       const lines = writer.append(stream, chunk);
-      if (lines && this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, lines });
+      if (!lines) return;
+      this.policies.output(id, lines);
+      if (this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, lines });
     };
     const onEnd = (stream: typeof STDOUT | typeof STDERR) => () => {
       const line = writer.end(stream);
@@ -303,6 +321,7 @@ export class Supervisor {
     this.options.watchdog?.addGroup(pid, pid, launch.startTime);
     const commandLine = spec.shell ? [spec.command, ...spec.args].join(' ') : formatCommandLine(spec.command, spec.args);
     this.log(LEVELS.INFO, name, `process started with pid ${pid}: ${commandLine}`);
+    this.policies.launched(id, extra.policy);
     if (launch.exited) this.announceExit(launch);
     this.discovery.schedule(FIRST_POLL_MS);
     return this.snapshot(id);
@@ -340,6 +359,7 @@ export class Supervisor {
   /** SIGTERM (or SIGKILL) to the process and its descendants; SIGKILL to whatever survives. Resolves when all are gone. */
   async terminate(id: unknown, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', killAfterMs = this.settings.killTimeoutMs): Promise<ProcessSnapshot> {
     const row = this.require(id);
+    this.policies.stoppedByUser(row.id);
     await this.endTree(row.id, signal, signal === 'SIGKILL' ? 0 : killAfterMs);
     return this.snapshot(row.id);
   }
@@ -426,6 +446,7 @@ export class Supervisor {
 
   /** Ends everything, daemons first, the way multiprocessing's exit handler ends a program's children. */
   async stopAll(killAfterMs = this.settings.killTimeoutMs): Promise<ProcessSnapshot[]> {
+    this.policies.stopAll();
     const roots = this.state.roots().filter((r) => this.state.treeAlive(r.id) || this.discovery.hasTracked(r.id));
     const daemons = roots.filter((r) => r.daemon);
     for (const daemon of daemons) this.log(LEVELS.INFO, MAIN_PROCESS, `calling terminate() for daemon ${daemon.name}`);
@@ -437,7 +458,10 @@ export class Supervisor {
   /** The main program is gone (no host came back): terminate daemons (if still running) and end them. */
   async terminateDaemons(): Promise<void> {
     const daemons = this.state.roots().filter((r) => r.daemon && (this.state.treeAlive(r.id) || this.discovery.hasTracked(r.id)));
-    for (const daemon of daemons) this.log(LEVELS.INFO, MAIN_PROCESS, `calling terminate() for daemon ${daemon.name}`);
+    for (const daemon of daemons) {
+      this.policies.stoppedByUser(daemon.id);
+      this.log(LEVELS.INFO, MAIN_PROCESS, `calling terminate() for daemon ${daemon.name}`);
+    }
     await Promise.all(daemons.map((r) => this.endTree(r.id, 'SIGTERM', SHUTDOWN_KILL_AFTER_MS)));
   }
 
@@ -447,6 +471,7 @@ export class Supervisor {
    */
   async exitRules(): Promise<void> {
     this.closed = true;
+    this.policies.stopAll();
     const daemons = this.terminateDaemons();
     const joinDeadline = Date.now() + this.settings.shutdownJoinTimeoutMs;
     const others = this.state.roots().filter((r) => !r.daemon && (this.state.treeAlive(r.id) || this.discovery.hasTracked(r.id)));
@@ -532,6 +557,7 @@ export class Supervisor {
   /** A row removed from the state: its output files and what is known of its launch go too. */
   private forgetLaunch(id: string): void {
     this.launches.delete(id);
+    this.policies.forget(id);
     const writer = this.writers.get(id);
     if (writer) {
       writer.close();
@@ -543,6 +569,7 @@ export class Supervisor {
   dispose(): void {
     this.closed = true;
     this.discovery.dispose();
+    this.policies.dispose();
     this.python?.dispose();
     for (const writer of this.writers.values()) writer.close();
     this.outputEmitter.dispose();

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { after, describe, it } from 'node:test';
+import { validatePolicy } from '../../src/core/supervisor/policies';
+import { cleanUpAll, isRunning, makeService, waitFor } from './helpers';
+
+after(cleanUpAll);
+const { service, logger } = makeService({ killTimeoutMs: 1000 });
+
+/** A TCP port nobody listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('readiness probes', () => {
+  it('a log line: ready once a line matches the regular expression', async () => {
+    const p = await service.start({ command: 'sh', args: ['-c', 'echo starting; sleep 0.3; echo "listening on 8080"; sleep 30'], name: 'lines' }, { policy: { ready: { logLine: 'listening on \\d+' } } });
+    assert.equal(p.ready, undefined);
+    await waitFor(() => service.get(p.id)?.ready === true, 10_000, 'ready');
+    assert.ok(logger.lines().includes('[INFO/lines] ready (log line /listening on \\d+/)'));
+    await service.kill(p.id);
+  });
+
+  it('a port: ready once something accepts connections on it', async () => {
+    const port = await freePort();
+    const p = await service.start({ command: 'python3', args: ['-c', `import socket,time; time.sleep(0.5); s=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen(); time.sleep(30)`], name: 'listener' }, { policy: { ready: { port } } });
+    await waitFor(() => service.get(p.id)?.ready === true, 15_000, 'ready');
+    await waitFor(() => service.get(p.id)?.ports?.includes(port), 10_000, 'the port in the snapshot');
+    await service.kill(p.id);
+  });
+
+  it('an http URL: ready on a 2xx or 3xx answer, not before', async () => {
+    let healthy = false;
+    const server = http.createServer((_req, res) => {
+      res.statusCode = healthy ? 204 : 503;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const p = await service.start({ command: 'sleep', args: ['30'], name: 'web' }, { policy: { ready: { http: `http://127.0.0.1:${port}/health` } } });
+      await new Promise((r) => setTimeout(r, 1200));
+      assert.equal(service.get(p.id)?.ready, undefined, 'a 503 is not ready');
+      healthy = true;
+      await waitFor(() => service.get(p.id)?.ready === true, 10_000, 'ready');
+      await service.kill(p.id);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a command: ready once it exits 0; not ready in time is an ERROR and the row says so', async () => {
+    const p = await service.start({ command: 'sleep', args: ['30'], name: 'probed' }, { policy: { ready: { command: 'test -e /definitely/not/here', timeoutMs: 1200 } } });
+    await waitFor(() => service.get(p.id)?.ready === false, 10_000, 'not ready');
+    assert.ok(logger.lines().some((l) => l.startsWith('[ERROR/probed] not ready after 1200 ms')));
+    await service.kill(p.id);
+    const q = await service.start({ command: 'sleep', args: ['30'], name: 'probed-ok' }, { policy: { ready: { command: 'true' } } });
+    await waitFor(() => service.get(q.id)?.ready === true, 10_000, 'ready');
+    await service.kill(q.id);
+  });
+});
+
+describe('restart policies', () => {
+  it('on-failure: a process that fails at once is restarted with back-off until the crash-loop breaker trips after 5', async () => {
+    const began = Date.now();
+    const p = await service.start({ command: 'sh', args: ['-c', 'exit 1'], name: 'flaky' }, { policy: { restart: 'on-failure' } });
+    await waitFor(() => logger.lines().includes('[WARNING/flaky] crash loop: restarting flaky stopped after 5 failures in 60 s'), 30_000, 'the breaker');
+    const took = Date.now() - began;
+    const row = service.get(p.id);
+    assert.equal(row?.restarts, 4);
+    assert.equal(row?.lastExitCode, 1);
+    assert.equal(service.row(p.id)?.phase, 'crash loop');
+    // 0.5 + 1 + 2 + 4 s of back-off before the fifth run.
+    assert.ok(took >= 7000, `the breaker tripped after ${took} ms: no back-off?`);
+    assert.equal(service.processes().filter((s) => s.name === 'flaky').length, 1, 'restarts stay in one row');
+  });
+
+  it('on-failure: a clean exit is not restarted', async () => {
+    const p = await service.start({ command: 'true', name: 'clean' }, { policy: { restart: 'on-failure' } });
+    await service.join(p.id);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(service.get(p.id)?.restarts, 0);
+  });
+
+  it('always: a process killed from outside comes back in the same row; a stop by hand never restarts', async () => {
+    const p = await service.start({ command: 'sleep', args: ['300'], name: 'ticker' }, { policy: { restart: 'always' } });
+    process.kill(p.pid as number, 'SIGKILL');
+    const back = await waitFor(() => {
+      const now = service.get(p.id);
+      return now?.alive && now.pid !== p.pid ? now : undefined;
+    }, 10_000, 'the ticker to come back');
+    assert.equal(back.id, p.id);
+    assert.equal(back.restarts, 1);
+    assert.equal(back.lastExitCode, -9);
+    await service.terminate(p.id);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(service.get(p.id)?.alive, false, 'terminated by hand: not restarted');
+    assert.equal(service.get(p.id)?.restarts, 1);
+    assert.ok(!isRunning(back.pid as number));
+  });
+
+  it('Stop All stops the policies too', async () => {
+    const p = await service.start({ command: 'sleep', args: ['300'], name: 'forever' }, { policy: { restart: 'always' } });
+    await service.stopAll();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(service.get(p.id)?.alive, false);
+    assert.equal(service.get(p.id)?.restarts, 0);
+  });
+
+  it('rejects a bad policy, naming the field and repeating the value', async () => {
+    assert.throws(() => validatePolicy({ restart: 'sometimes' }), /`restart` to be one of "no", "on-failure", "always", got "sometimes" \(string\)/);
+    assert.throws(() => validatePolicy({ ready: { port: 70000 } }), /`ready.port` to be a TCP port/);
+    assert.throws(() => validatePolicy({ ready: { logLine: '(' } }), /`ready.logLine` to be a valid regular expression/);
+    assert.throws(() => validatePolicy({ ready: { port: 1, http: 'http://x' } }), /exactly one of/);
+    assert.throws(() => validatePolicy({ ready: { http: 'ftp://x' } }), /http:\/\/ or https:\/\//);
+    await assert.rejects(service.start({ command: 'true' }, { policy: { restart: 7 } }), /`restart` to be one of/);
+  });
+});
