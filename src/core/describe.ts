@@ -46,6 +46,12 @@ export function contextValue(p: ProcessSnapshot): string {
   return ['process', p.kind, p.alive ? 'alive' : 'exited', ...(p.daemon ? ['daemon'] : [])].join('.');
 }
 
+/** 0.4 s, 9.9 s under 10 s (a short run is worth telling apart from none); above, as coarse as formatDuration. */
+export function formatRunTime(ms: number): string {
+  if (ms < 10_000) return `${(Math.floor(Math.max(0, ms) / 100) / 10).toFixed(1)} s`;
+  return formatDuration(ms);
+}
+
 /** 3 s, 2 min 5 s, 1 h 4 min: coarse on purpose, so rows do not churn every second. */
 export function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -86,7 +92,7 @@ export function tooltipLines(p: ProcessSnapshot, usage: Usage, now = Date.now())
   if (p.cwd) lines.push(`Working directory: ${stripControl(p.cwd)}`);
   if (p.pid !== null) lines.push(`PID: ${p.pid}${p.ppid !== null ? ` (parent ${p.ppid})` : ''}`);
   lines.push(`Started: ${new Date(p.startedAt).toLocaleString()}`);
-  lines.push(`Run time: ${formatDuration((p.endedAt ?? now) - p.startedAt)}`);
+  lines.push(`Run time: ${formatRunTime((p.endedAt ?? now) - p.startedAt)}`);
   lines.push(`Status: ${p.status}${p.daemon ? ' (daemon)' : ''}`);
   if (usage.startMethod) lines.push(`Start method: ${stripControl(usage.startMethod)}`);
   if (p.alive && usage.cpuPercent !== undefined) lines.push(`CPU: ${usage.cpuPercent.toFixed(1)} %`);

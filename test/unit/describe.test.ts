@@ -39,6 +39,17 @@ describe('how a process reads in the tree', () => {
     assert.ok(!tooltipLines({ ...base, alive: false, exitCode: 0 }, { cpuPercent: 1 }).some((l) => l.startsWith('CPU')));
   });
 
+  it('gives a sub-second run time in tenths, and keeps whole seconds above 10 s so rows do not churn', () => {
+    const runTime = (ms: number) => tooltipLines({ ...base, alive: false, exitCode: 0, startedAt: 1000, endedAt: 1000 + ms }, {}).find((l) => l.startsWith('Run time: '));
+    assert.equal(runTime(400), 'Run time: 0.4 s');
+    assert.equal(runTime(40), 'Run time: 0.0 s');
+    assert.equal(runTime(1250), 'Run time: 1.2 s');
+    assert.equal(runTime(9_990), 'Run time: 9.9 s');
+    assert.equal(runTime(10_000), 'Run time: 10 s');
+    assert.equal(runTime(12_700), 'Run time: 12 s');
+    assert.equal(runTime(125_000), 'Run time: 2 min 5 s');
+  });
+
   it('keeps run times coarse', () => {
     assert.equal(formatDuration(5400), '5 s');
     assert.equal(formatDuration(125_000), '2 min 5 s');
