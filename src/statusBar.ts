@@ -1,6 +1,7 @@
-// The status-bar count of live processes; a click reveals the Processes view.
+// The status-bar count of live processes, as many as the Processes view shows alive; a click reveals the view.
 import * as vscode from 'vscode';
 import type { ProcessService } from './core/host/processService';
+import { liveRowCount } from './core/status';
 
 export class ProcessStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('procscope.status', vscode.StatusBarAlignment.Left, 10);
@@ -16,7 +17,7 @@ export class ProcessStatusBar implements vscode.Disposable {
   private update(): void {
     const launched = this.table.children(undefined);
     const running = launched.filter((e) => e.alive).length;
-    const live = this.table.liveCount;
+    const live = liveRowCount(this.table);
     this.item.text = `$(server-process) ${live}`;
     this.item.tooltip = launched.length === 0
       ? 'ProcScope: no processes yet. Click to open the Processes view.'

@@ -5,11 +5,6 @@ import type { ProcessService } from '../core/host/processService';
 import type { ProcessSnapshot } from '../core/types';
 import { describeValue } from '../core/validate';
 
-/** True when the command was given a target: it then runs without prompts and reports errors by throwing. */
-export function hasTarget(arg: unknown): boolean {
-  return arg !== undefined && arg !== null;
-}
-
 /** The id named by `arg` (an id string, as tree rows pass, or anything with an `id`); throws for unknown ids. */
 export function targetId(table: ProcessService, arg: unknown): string {
   const id = typeof arg === 'object' && arg !== null && 'id' in arg ? (arg as { id: unknown }).id : arg;

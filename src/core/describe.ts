@@ -44,7 +44,7 @@ export function describeState(p: RowFacts): string {
   if (p.ready === false && p.alive) parts.push('not ready');
   if (p.restarts) parts.push(`↻${p.restarts}`);
   if (p.alive && p.waitingOn) parts.push(`${p.deadlocked ? 'deadlocked: ' : ''}waiting on ${describeWait(p.waitingOn)}`);
-  if (!p.alive && p.pid !== null && p.endedAt !== null) parts.push(formatDuration(p.endedAt - p.startedAt));
+  if (!p.alive && p.pid !== null && p.endedAt !== null) parts.push(formatRunTime(p.endedAt - p.startedAt));
   if (p.pid !== null) parts.push(`pid ${p.pid}`);
   if (p.alive && p.ports && p.ports.length > 0) parts.push(p.ports.slice(0, 3).map((port) => `:${port}`).join(' ') + (p.ports.length > 3 ? ' …' : ''));
   if (p.kind === 'discovered') parts.push(shorten(formatCommandLine(basename(stripControl(p.command)), p.args.map((a) => stripControl(a))), 48));
@@ -78,12 +78,14 @@ export function contextValue(p: Pick<RowFacts, 'kind' | 'alive' | 'daemon' | 'po
   return parts.join('.');
 }
 
-/** 0.4 s, 3 s, 2 min 5 s, 1 h 4 min: tenths only under 10 s, coarse above, so rows do not churn. */
+/** 0.4 s, 9.9 s under 10 s (a short run is worth telling apart from none); above, as coarse as formatDuration. */
+export function formatRunTime(ms: number): string {
+  if (ms < 10_000) return `${(Math.floor(Math.max(0, ms) / 100) / 10).toFixed(1)} s`;
+  return formatDuration(ms);
+}
+
+/** 3 s, 2 min 5 s, 1 h 4 min: coarse on purpose, so rows do not churn every second. */
 export function formatDuration(ms: number): string {
-  if (ms < 10_000) {
-    const tenths = Math.floor(Math.max(0, ms) / 100) / 10;
-    return `${Number.isInteger(tenths) ? tenths.toFixed(0) : tenths.toFixed(1)} s`;
-  }
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
@@ -132,7 +134,7 @@ export function tooltipLines(p: ProcessSnapshot, usage: Usage, now = Date.now())
     lines.push(`PID: ${p.pid}${parent ? ` (${parent})` : ''}`);
   }
   lines.push(`Started: ${new Date(p.startedAt).toLocaleString()}`);
-  lines.push(`Run time: ${formatDuration((p.endedAt ?? now) - p.startedAt)}`);
+  lines.push(`Run time: ${formatRunTime((p.endedAt ?? now) - p.startedAt)}`);
   lines.push(`Status: ${p.status}${p.daemon ? ' (daemon)' : ''}`);
   if (p.restarts) lines.push(`Restarts: ${p.restarts}${p.lastExitCode !== undefined ? ` (last run: ${exitDescription(p.lastExitCode)})` : ''}`);
   if (p.ready !== undefined) lines.push(`Ready: ${p.ready ? 'yes' : 'no'}`);

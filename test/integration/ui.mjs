@@ -6,8 +6,9 @@
 //   node test/integration/ui.mjs [--extension DIR] [--grep TEXT] [--timeout MS]
 //
 // Env: PROCSCOPE_EXTENSION_PATH, PROCSCOPE_UI_TEST_TIMEOUT_MS. Ends with the line `N passed, N failed`.
-/* global document, window */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+/* global document, window, navigator */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -175,7 +176,318 @@ const tests = [
       await t.page.screenshot({ path: join(artifacts, 'ui-restricted.png') });
     },
   },
+  {
+    name: 'palette titles: typing a ProcScope command\'s title in the palette puts that command first',
+    async run(t) {
+      const hidden = new Set((manifest()?.contributes?.menus?.commandPalette ?? []).filter((m) => m.when === 'false').map((m) => m.command));
+      const commands = (manifest()?.contributes?.commands ?? []).filter((c) => !hidden.has(c.command));
+      const wrong = [];
+      for (const c of commands) {
+        const typed = `${c.category}: ${String(c.title).replace(/(…|\.\.\.)$/, '')}`;
+        const first = await firstPaletteEntry(t.page, typed, `${c.category}: ${c.title}`);
+        t.log(`"${typed}" → ${first}`);
+        if (first !== `${c.category}: ${c.title}`) wrong.push(`typing "${typed}" selects "${first}", not "${c.category}: ${c.title}"`);
+      }
+      if (wrong.length) throw new Error(wrong.join('\n'));
+    },
+  },
+  {
+    name: 'selected row: the title bar\'s + and Set Log Level… prompt, Join… from the context menu reports, Copy PID and Stop All answer',
+    async run(t) {
+      await t.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.server.baseUrl });
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'sleep 300');
+      await openProcessesView(t.page);
+      const row = await waitForRow(t.page, 'Process-1', (r) => /\balive\b/.test(r.description), 'description with "alive"');
+      const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+      if (isSleep(pid)) t.pidsToKill.push(pid);
+      const rowElement = processesPane(t.page).locator('.monaco-list-row', { has: t.page.locator('.label-name', { hasText: /^Process-1$/ }) }).first();
+      await rowElement.click();
+      await t.page.waitForFunction((el) => el.classList.contains('selected'), await rowElement.elementHandle(), { timeout: 5000 });
+
+      // The status bar counts what the view shows alive.
+      await expectStatusCountMatchesRows(t);
+      await narrowSideBar(t.page, 230);
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-selected-row.png') });
+
+      // +, with the row selected: the command-line prompt, not "Expected a ProcessSpec object".
+      await viewTitleAction(t.page, 'Start Process…').click();
+      await expectQuickInput(t.page, /Start Process/);
+      await t.page.keyboard.press('Escape');
+
+      // ... → Set Log Level…, with the row selected: the picker, the current level active.
+      await viewTitleAction(t.page, /^(Views and )?More Actions/).click();
+      await clickMenuItem(t.page, 'Set Log Level…');
+      await expectQuickInput(t.page, /Set Log Level/);
+      const active = await activeQuickPickLabel(t.page);
+      if (active !== 'INFO') throw new Error(`the level picker's active item is ${JSON.stringify(active)}, not the current level INFO`);
+      await t.page.screenshot({ path: join(artifacts, 'ui-log-level.png') });
+      await t.page.keyboard.press('Escape');
+      await palette(t, 'ProcScope: Set Log Level…');
+      await expectQuickInput(t.page, /Set Log Level/);
+      const fromPalette = await activeQuickPickLabel(t.page);
+      if (fromPalette !== 'INFO') throw new Error(`from the palette, the level picker's active item is ${JSON.stringify(fromPalette)}, not the current level INFO`);
+      await t.page.keyboard.press('Escape');
+
+      // Join… from the row's context menu: a timeout prompt, progress, and the outcome.
+      await rowElement.click({ button: 'right' });
+      await clickMenuItem(t.page, 'Join…');
+      await expectQuickInput(t.page, /Join Process-1: timeout/);
+      await typeIntoInputBox(t.page, '300');
+      await waitForNotification(t.page, /Process-1 is still alive/);
+      await t.page.screenshot({ path: join(artifacts, 'ui-join-from-row.png') });
+
+      // Copy PID: the pid on the clipboard, and a word in the status bar.
+      await rowElement.click({ button: 'right' });
+      await clickMenuItem(t.page, 'Copy PID');
+      await waitForStatusText(t.page, new RegExp(`Copied pid ${pid} of Process-1`));
+      const copied = await t.page.evaluate(() => navigator.clipboard.readText()).catch((error) => `(clipboard unreadable: ${error.message})`);
+      if (copied !== String(pid)) throw new Error(`the clipboard holds ${JSON.stringify(copied)}, not the pid ${pid}`);
+
+      // Stop All: what it stopped, then, with nothing left, that nothing runs.
+      await palette(t, 'ProcScope: Stop All');
+      await waitForStatusText(t.page, /stopped 1 process\b/);
+      await waitForRow(t.page, 'Process-1', (r) => /exitcode -15/.test(r.description), 'description with "exitcode -15"');
+      await expectStatusCountMatchesRows(t);
+      await palette(t, 'ProcScope: Stop All');
+      await waitForStatusText(t.page, /no process is running/);
+    },
+  },
+  {
+    name: 'no definitions: the view explains workspace processes, Start All answers without a popup, the link writes an example',
+    workspace() {
+      const dir = mkdtempSync(join(tmpdir(), 'procscope-ui-empty-'));
+      writeFileSync(join(dir, 'hello.py'), "print('hello from an empty workspace')\n");
+      mkdirSync(join(dir, 'scripts'));
+      writeFileSync(join(dir, 'scripts', 'build.sh'), 'echo built\n');
+      return dir;
+    },
+    async run(t) {
+      await openProcessesView(t.page);
+      await waitForWelcome(t.page, /defines no processes yet/);
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-no-definitions.png') });
+
+      for (const [command, title] of [['ProcScope: Start All', 'Start All'], ['ProcScope: Start Workspace Process', 'Start Workspace Process']]) {
+        await palette(t, command);
+        await waitForStatusText(t.page, new RegExp(`${title}: this workspace defines no processes`));
+        const popups = await notifications(t.page);
+        if (popups.length) throw new Error(`${command} with nothing defined showed notifications: ${JSON.stringify(popups)}`);
+        if (await t.page.locator('.quick-input-widget input.input').isVisible()) throw new Error(`${command} with nothing defined opened a prompt`);
+      }
+
+      // The welcome's button: .vscode/settings.json, created with an example that the schema accepts.
+      await processesPane(t.page).locator('.welcome-view-content .monaco-button', { hasText: 'Define Workspace Processes' }).click();
+      const file = join(t.folder, '.vscode', 'settings.json');
+      await waitUntil(() => existsSync(file), 15_000, `${file} to be written`);
+      await t.page.locator('.editor-group-container .tab', { hasText: 'settings.json' }).first().waitFor({ timeout: 15_000 });
+      await t.page.locator('.monaco-editor .view-lines', { hasText: 'procscope.processes' }).first().waitFor({ timeout: 15_000 });
+      const settings = JSON.parse(readFileSync(file, 'utf8'));
+      const problems = schemaProblems(settings['procscope.processes'], manifest().contributes.configuration.properties['procscope.processes']);
+      if (!Array.isArray(settings['procscope.processes']) || settings['procscope.processes'].length === 0) problems.push('no example entry');
+      if (problems.length) throw new Error(`the example in ${file} does not fit the schema: ${problems.join('; ')}\n${readFileSync(file, 'utf8')}`);
+      t.log(`example: ${JSON.stringify(settings['procscope.processes'])}`);
+      await waitForWelcome(t.page, /defines processes in its settings/);
+      await t.page.screenshot({ path: join(artifacts, 'ui-example-definition.png') });
+
+      // Run Active File with no editor open: a pick of the workspace's files.
+      await palette(t, 'View: Close All Editors');
+      await t.page.locator('.editor-group-container .tab').first().waitFor({ state: 'detached', timeout: 10_000 });
+      await palette(t, 'ProcScope: Run Active File');
+      await expectQuickInput(t.page, /Run Active File/);
+      const labels = await quickPickLabels(t.page);
+      if (!labels.includes('hello.py') || !labels.includes('build.sh')) throw new Error(`the file pick lists ${JSON.stringify(labels)}, not hello.py and build.sh`);
+      await t.page.screenshot({ path: join(artifacts, 'ui-run-file-pick.png') });
+      await t.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'hello.py' }).first().click();
+      await waitForRow(t.page, 'hello.py', (r) => /exitcode 0/.test(r.description), 'description with "exitcode 0"', 30_000);
+    },
+  },
 ];
+
+/** Types `typed` into the command palette and returns the label of its first entry, once `expected` is listed. */
+async function firstPaletteEntry(page, typed, expected, timeoutMs = 20_000) {
+  const input = page.locator('.quick-input-widget input.input');
+  const labels = page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name');
+  const deadline = Date.now() + timeoutMs;
+  let shown = [];
+  while (Date.now() < deadline) {
+    if (!(await input.isVisible())) {
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 2000 }).catch(() => {});
+      if (!(await input.isVisible())) continue;
+    }
+    await input.fill(`>${typed}`);
+    // The palette lists the commands known when it opens; a development extension's arrive a little later.
+    const listed = await waitUntil(async () => {
+      shown = (await labels.allTextContents().catch(() => [])).map((l) => l.trim());
+      return shown.includes(expected);
+    }, 2000, '').then(() => true, () => false);
+    await page.keyboard.press('Escape');
+    await input.waitFor({ state: 'hidden', timeout: 2000 }).catch(() => {});
+    if (listed) return shown[0];
+  }
+  throw new Error(`the palette does not list "${expected}" for "${typed}" after ${timeoutMs} ms; it shows: ${JSON.stringify(shown.slice(0, 10))}`);
+}
+
+/** Drags the side bar's edge until it is about `width` pixels wide, as a person with a small screen would. */
+async function narrowSideBar(page, width) {
+  const box = await page.locator('.part.sidebar').first().boundingBox();
+  if (!box) throw new Error('no side bar');
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width - 1, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + width, y, { steps: 8 });
+  await page.mouse.up();
+}
+
+/** An action of the Processes view's title bar (the side bar's title, the view being alone in its container). */
+function viewTitleAction(page, label) {
+  return titleActionByLabel(page, typeof label === 'string' ? new RegExp(`^${escapeForRegExp(label)}`) : label);
+}
+
+function titleActionByLabel(page, pattern) {
+  return {
+    async click() {
+      const deadline = Date.now() + 10_000;
+      let labels = [];
+      while (Date.now() < deadline) {
+        const actions = page.locator('.part.sidebar .composite.title .action-label[aria-label], .part.sidebar .pane-header .action-label[aria-label]');
+        labels = await actions.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+        const index = labels.findIndex((l) => pattern.test(l ?? ''));
+        if (index >= 0) {
+          await actions.nth(index).click();
+          return;
+        }
+        await delay(200);
+      }
+      throw new Error(`no title-bar action matching ${pattern} in the Processes view; it has: ${JSON.stringify(labels)}`);
+    },
+  };
+}
+
+function escapeForRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Clicks an item of the context menu (or title-bar overflow menu) that is showing. A menu ignores a click that comes
+ * right after it opened (so the click that opened it cannot pick an item): click until the menu closes.
+ */
+async function clickMenuItem(page, label, timeoutMs = 10_000) {
+  const item = page.locator('.monaco-menu .action-item:not(.disabled) .action-label', { hasText: new RegExp(`^${escapeForRegExp(label)}$`) }).first();
+  const deadline = Date.now() + timeoutMs;
+  await item.waitFor({ state: 'visible', timeout: timeoutMs }).catch(async () => {
+    const items = await page.locator('.monaco-menu .action-item .action-label').allTextContents().catch(() => []);
+    throw new Error(`no menu item "${label}"; the menu shows: ${JSON.stringify(items.filter(Boolean))}`);
+  });
+  while (await item.isVisible()) {
+    if (Date.now() > deadline) throw new Error(`the menu item "${label}" does not respond to clicks`);
+    await item.click().catch(() => {});
+    await item.waitFor({ state: 'hidden', timeout: 500 }).catch(() => {});
+  }
+}
+
+/** Waits for a quick pick or input box (not the palette) whose title, prompt or placeholder matches `pattern`. */
+async function expectQuickInput(page, pattern, timeoutMs = 10_000) {
+  const widget = page.locator('.quick-input-widget');
+  let text = '';
+  try {
+    await waitUntil(async () => {
+      if (!(await widget.isVisible())) return false;
+      text = await widget.evaluate((el) => [
+        el.querySelector('.quick-input-title')?.textContent ?? '',
+        el.querySelector('.quick-input-message')?.textContent ?? '',
+        el.querySelector('input.input')?.getAttribute('placeholder') ?? '',
+        el.querySelector('input.input')?.getAttribute('aria-label') ?? '',
+      ].join(' | '));
+      return pattern.test(text);
+    }, timeoutMs, '');
+  } catch {
+    throw new Error(`no prompt matching ${pattern} after ${timeoutMs} ms (quick input: ${JSON.stringify(text)}); notifications: ${JSON.stringify(await notifications(page))}`);
+  }
+}
+
+/** The label of the quick pick's active (keyboard-focused) item. */
+async function activeQuickPickLabel(page) {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused .label-name').first();
+  await row.waitFor({ timeout: 5000 }).catch(() => {});
+  return (await row.textContent().catch(() => null))?.trim() ?? null;
+}
+
+async function quickPickLabels(page) {
+  return (await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allTextContents()).map((l) => l.trim());
+}
+
+/** Text of every status-bar entry. */
+async function statusTexts(page) {
+  return page.locator('.part.statusbar .statusbar-item').evaluateAll((items) => items.map((i) => (i.textContent ?? '').trim()).filter(Boolean));
+}
+
+async function waitForStatusText(page, pattern, timeoutMs = 10_000) {
+  let texts = [];
+  try {
+    await waitUntil(async () => (texts = await statusTexts(page)).some((text) => pattern.test(text)), timeoutMs, '');
+  } catch {
+    throw new Error(`no status-bar text matching ${pattern} after ${timeoutMs} ms; it shows: ${JSON.stringify(texts)}; notifications: ${JSON.stringify(await notifications(page))}`);
+  }
+}
+
+/** The ProcScope status-bar count equals the rows the Processes view shows alive (waits for the two to settle). */
+async function expectStatusCountMatchesRows(t) {
+  const item = t.page.locator('.part.statusbar .statusbar-item', { has: t.page.locator('.codicon-server-process') }).first();
+  let count;
+  let alive;
+  try {
+    await waitUntil(async () => {
+      count = Number((await item.textContent())?.trim());
+      alive = (await processRows(t.page)).filter((r) => /\balive\b/.test(r.description)).length;
+      return count === alive;
+    }, 10_000, '');
+  } catch {
+    throw new Error(`the status bar says ${count} live, the view shows ${alive} rows alive: ${JSON.stringify(await processRows(t.page))}`);
+  }
+  t.log(`status bar: ${count} live = ${alive} rows alive`);
+}
+
+async function waitForWelcome(page, pattern, timeoutMs = 15_000) {
+  const welcome = processesPane(page).locator('.welcome-view-content');
+  let text = '';
+  try {
+    await waitUntil(async () => pattern.test(text = (await welcome.textContent().catch(() => '')) ?? ''), timeoutMs, '');
+  } catch {
+    throw new Error(`the Processes view's welcome does not say ${pattern} after ${timeoutMs} ms; it says: ${JSON.stringify(text)}`);
+  }
+}
+
+/** Problems of `value` against the subset of JSON schema that package.json's procscope.processes uses. */
+function schemaProblems(value, schema, where = 'procscope.processes') {
+  const problems = [];
+  const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  if (schema.type && schema.type !== type) return [`${where} is ${type}, the schema wants ${schema.type}`];
+  if (schema.enum && !schema.enum.includes(value)) problems.push(`${where} is ${JSON.stringify(value)}, not one of ${JSON.stringify(schema.enum)}`);
+  if (type === 'array' && schema.items) value.forEach((item, i) => problems.push(...schemaProblems(item, schema.items, `${where}[${i}]`)));
+  if (type === 'object') {
+    for (const key of schema.required ?? []) if (!(key in value)) problems.push(`${where} lacks ${key}`);
+    for (const [key, item] of Object.entries(value)) {
+      const property = schema.properties?.[key];
+      if (property) problems.push(...schemaProblems(item, property, `${where}.${key}`));
+      else if (schema.additionalProperties === false) problems.push(`${where} has ${key}, which the schema does not allow`);
+      else if (typeof schema.additionalProperties === 'object') problems.push(...schemaProblems(item, schema.additionalProperties, `${where}.${key}`));
+    }
+  }
+  return problems;
+}
+
+/** Polls `check` every 100 ms until it is truthy; throws after `timeoutMs` naming `what`. */
+async function waitUntil(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(100);
+  }
+}
 
 /** Answers VS Code's "Do you trust the authors?" dialog with No, if it shows: the window stays in Restricted Mode. */
 async function refuseTrustIfAsked(page) {
@@ -335,9 +647,14 @@ async function openProcessesView(page) {
     const labels = await page.locator('.activitybar .action-item .action-label').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
     throw new Error(`no "ProcScope" item in the activity bar; it has: ${JSON.stringify(labels)}`);
   }
-  // Clicking the item of the container already shown would hide the side bar.
-  if (!(await processesPane(page).isVisible())) await item.click();
-  await processesPane(page).waitFor({ state: 'visible', timeout: 30_000 });
+  // Clicking the item of the container already shown would hide the side bar; right after a reload the workbench may
+  // still be restoring it, so a click can land on either side of that: look again, and click again if it is hidden.
+  const deadline = Date.now() + 30_000;
+  while (!(await processesPane(page).isVisible())) {
+    if (Date.now() > deadline) throw new Error('the Processes view did not show after 30 s of clicking the ProcScope item');
+    await item.click();
+    await processesPane(page).waitFor({ state: 'visible', timeout: 3000 }).catch(() => {});
+  }
 }
 
 function processesPane(page) {
@@ -389,11 +706,12 @@ async function runOne(test, browser) {
   const name = slug(test.name);
   let serverText = '';
   let windowText = '';
-  const t = { server: undefined, page: undefined, pidsToKill: [], log: (line) => console.log(`    ${line}`) };
+  const folder = test.workspace ? test.workspace() : workspace;
+  const t = { server: undefined, page: undefined, folder, pidsToKill: [], log: (line) => console.log(`    ${line}`) };
   const timeoutMs = Number(opts.timeout);
   let context;
   try {
-    t.server = await startCodeServer({ root, folder: workspace, disableWorkspaceTrust: test.trusted !== false, userSettings: test.userSettings, onOutput: (text) => { serverText += text; } });
+    t.server = await startCodeServer({ root, folder, disableWorkspaceTrust: test.trusted !== false, userSettings: test.userSettings, onOutput: (text) => { serverText += text; } });
     t.page = await newWorkbenchPage(browser, {
       onLog: (type, text) => { windowText += `[${type}] ${text}\n`; },
       onConsole: (text) => { windowText += `${text}\n`; },
@@ -428,6 +746,7 @@ async function runOne(test, browser) {
       }
     }
     await t.server?.stop();
+    if (folder !== workspace) rmSync(folder, { recursive: true, force: true });
   }
 }
 

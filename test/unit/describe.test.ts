@@ -14,6 +14,7 @@ describe('how a process reads in the tree', () => {
     assert.equal(describeState({ ...base, alive: false, exitCode: 0, endedAt: 1200 }), 'exitcode 0 · 1.2 s · pid 4242');
     assert.equal(describeState({ ...base, alive: false, exitCode: -15, endedAt: 2100 }), 'exitcode -15 (SIGTERM) · 2.1 s · pid 4242');
     assert.equal(describeState({ ...base, alive: false, exitCode: null, endedAt: 65_000 }), 'ended · 1 min 5 s · pid 4242');
+    assert.equal(describeState({ ...base, alive: false, exitCode: 0, endedAt: 400 }), 'exitcode 0 · 0.4 s · pid 4242');
   });
   it('says what else a row is: restarts, readiness, ports, role, a phase, a wait', () => {
     assert.equal(describeState({ ...base, restarts: 3, ready: true, ports: [8080, 9229] }), 'alive · ready · ↻3 · pid 4242 · :8080 :9229');
@@ -48,10 +49,19 @@ describe('how a process reads in the tree', () => {
     assert.ok(!tooltipLines({ ...base, alive: false, exitCode: 0 }, { cpuPercent: 1 }).some((l) => l.startsWith('CPU')));
   });
 
-  it('keeps run times coarse, with tenths only under 10 s', () => {
-    assert.equal(formatDuration(400), '0.4 s');
-    assert.equal(formatDuration(5400), '5.4 s');
-    assert.equal(formatDuration(12_400), '12 s');
+  it('gives a sub-second run time in tenths, and keeps whole seconds above 10 s so rows do not churn', () => {
+    const runTime = (ms: number) => tooltipLines({ ...base, alive: false, exitCode: 0, startedAt: 1000, endedAt: 1000 + ms }, {}).find((l) => l.startsWith('Run time: '));
+    assert.equal(runTime(400), 'Run time: 0.4 s');
+    assert.equal(runTime(40), 'Run time: 0.0 s');
+    assert.equal(runTime(1250), 'Run time: 1.2 s');
+    assert.equal(runTime(9_990), 'Run time: 9.9 s');
+    assert.equal(runTime(10_000), 'Run time: 10 s');
+    assert.equal(runTime(12_700), 'Run time: 12 s');
+    assert.equal(runTime(125_000), 'Run time: 2 min 5 s');
+  });
+
+  it('keeps run times coarse', () => {
+    assert.equal(formatDuration(5400), '5 s');
     assert.equal(formatDuration(125_000), '2 min 5 s');
     assert.equal(formatDuration(3_840_000), '1 h 4 min');
   });

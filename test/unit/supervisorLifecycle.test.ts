@@ -30,15 +30,17 @@ after(async () => {
   await cleanUpAll();
 });
 
-async function startHost(registryFile: string, mode: 'wait' | 'detach', graceMs: number): Promise<{ host: ChildProcess; report: HostReport }> {
+async function startHost(registryFile: string, mode: 'wait' | 'detach', graceMs: number): Promise<{ host: ChildProcess; exited: Promise<unknown>; report: HostReport }> {
   const host = spawn(process.execPath, [resolve(ROOT, 'out/test/fixtures/fakeHost.js'), registryFile, mode, String(graceMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Listened for at once: a host that detaches may be gone before the report is read.
+  const exited = once(host, 'exit');
   let text = '';
   host.stdout?.setEncoding('utf8');
   host.stdout?.on('data', (chunk: string) => (text += chunk));
   const report = await waitFor(() => (text.includes('\n') ? (JSON.parse(text.split('\n')[0]) as HostReport) : undefined), 20_000, 'the host to report');
   for (const pid of [...report.pids, report.supervisor]) leftovers.push({ pid, startTime: readStat(pid)?.startTime });
   assert.equal(report.pids.length, 4, `expected 4 live processes, got ${JSON.stringify(report.pids)}`);
-  return { host, report };
+  return { host, exited, report };
 }
 
 const registryFile = () => join(tempDir(), 'supervisors.json');
@@ -46,8 +48,8 @@ const registryFile = () => join(tempDir(), 'supervisors.json');
 describe('the supervisor outlives its host', () => {
   it('a host that goes away (deactivate) leaves its non-daemons to the next host, which re-adopts them whole', async () => {
     const file = registryFile();
-    const { host, report } = await startHost(file, 'detach', 10_000);
-    await once(host, 'exit');
+    const { exited, report } = await startHost(file, 'detach', 10_000);
+    await exited;
     await waitFor(() => !isRunning(report.daemon.pid as number), 5000, 'the daemon to be terminated');
     assert.ok(isRunning(report.worker.pid as number), 'the non-daemon keeps running');
     const { service, logger } = makeService({}, { registry: new SupervisorRegistry(file) });

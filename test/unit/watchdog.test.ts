@@ -26,23 +26,25 @@ after(() => {
   }
 });
 
-async function startHost(mode: 'wait' | 'shutdown'): Promise<{ host: ChildProcess; report: HostReport }> {
+async function startHost(mode: 'wait' | 'shutdown'): Promise<{ host: ChildProcess; exited: Promise<unknown>; report: HostReport }> {
   const host = spawn(process.execPath, [resolve(ROOT, 'out/test/fixtures/host.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Listened for at once: a host that shuts down may be gone before its report is read.
+  const exited = once(host, 'exit');
   let text = '';
   host.stdout?.setEncoding('utf8');
   host.stdout?.on('data', (chunk: string) => (text += chunk));
   const report = await waitFor(() => (text.includes('\n') ? (JSON.parse(text.split('\n')[0]) as HostReport) : undefined), 10_000, 'the host to report');
   for (const pid of [...report.pids, report.watchdog]) started.push({ pid, startTime: readStat(pid)?.startTime });
-  return { host, report };
+  return { host, exited, report };
 }
 
 describe('watchdog (the supervisor\'s last line of defence)', () => {
   it('ends every registered process, inside and outside the group, when the supervisor it watches is SIGKILLed', async () => {
-    const { host, report } = await startHost('wait');
+    const { host, exited, report } = await startHost('wait');
     assert.equal(report.pids.length, 5, `expected 5 live processes, got ${JSON.stringify(report.pids)}`);
     for (const pid of report.pids) assert.ok(isRunning(pid));
     host.kill('SIGKILL');
-    await once(host, 'exit');
+    await exited;
     const began = Date.now();
     await waitFor(() => report.pids.every((pid) => !isRunning(pid)), 3000, `every pid of ${JSON.stringify(report.pids)} to be gone`);
     assert.ok(Date.now() - began < 3000);
@@ -50,8 +52,8 @@ describe('watchdog (the supervisor\'s last line of defence)', () => {
   });
 
   it('has nothing left to do after an orderly shutdown, and exits', async () => {
-    const { host, report } = await startHost('shutdown');
-    await once(host, 'exit');
+    const { exited, report } = await startHost('shutdown');
+    await exited;
     for (const pid of report.pids) assert.ok(!isRunning(pid), `pid ${pid} survived shutdown`);
     await waitFor(() => !isRunning(report.watchdog), 3000, 'the watchdog to exit');
   });

@@ -3,8 +3,9 @@ import { isDead, type OsProcess } from './osProcess';
 
 /**
  * True when `now` (the OS's answer for the pid) is alive and is the process recorded with `startTime`. A pid whose
- * start stamp differs was reused by another process; an unknown stamp (undefined) trusts the pid alone.
+ * start stamp differs was reused by another process; an unknown stamp (undefined, or 0 where none was read) trusts
+ * the pid alone.
  */
 export function sameProcess(now: OsProcess | undefined, startTime: number | undefined): now is OsProcess {
-  return now !== undefined && !isDead(now) && (startTime === undefined || now.startTime === startTime);
+  return now !== undefined && !isDead(now) && (startTime === undefined || startTime === 0 || now.startTime === startTime);
 }

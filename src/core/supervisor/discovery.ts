@@ -39,6 +39,15 @@ export function machineryRole(argv: readonly string[]): ProcessRole | undefined 
   return undefined;
 }
 
+/** Whether `p` is `ancestor` or below it, following the parent links of this poll's view of the tree. */
+function descendsFrom(p: OsProcess, ancestor: number, seen: ReadonlyMap<number, OsProcess>): boolean {
+  for (let current: OsProcess | undefined = p, hops = 0; current && hops < 64; hops++) {
+    if (current.pid === ancestor) return true;
+    current = seen.get(current.ppid);
+  }
+  return false;
+}
+
 /** A descendant that is not a row (yet): too young, a launcher's helper, or found by its mark. */
 interface Tracked {
   process: OsProcess;
@@ -101,7 +110,7 @@ export class Discovery {
   }
 
   /** The Python helper reported from `pid` of a launch whose program was not known: that pid is the program. */
-  programReported(root: ReadonlyRow, pid: number): ReadonlyRow | undefined {
+  programReported(root: ReadonlyRow, pid: number, os?: OsProcess): ReadonlyRow | undefined {
     const watch = this.watches.get(root.id);
     if (!watch) return undefined;
     if (pid === root.pid) {
@@ -119,8 +128,8 @@ export class Discovery {
     watch.programPid = pid;
     const id = this.context.state.allocateId();
     this.context.emit({
-      type: 'discovered', id, parentId: root.id, name: PROGRAM_NAME, at: Date.now(), pid, ppid: tracked?.process.ppid ?? root.pid ?? 0,
-      startTime: tracked?.process.startTime ?? 0, command: tracked?.process.comm ?? root.command, args: [],
+      type: 'discovered', id, parentId: root.id, name: PROGRAM_NAME, at: Date.now(), pid, ppid: os?.ppid ?? tracked?.process.ppid ?? root.pid ?? 0,
+      startTime: os?.startTime ?? (tracked && tracked.process.startTime !== -1 ? tracked.process.startTime : 0), command: os?.comm ?? tracked?.process.comm ?? root.command, args: [],
     });
     if (root.role !== 'launcher') this.context.emit({ type: 'role', id: root.id, role: 'launcher' });
     void this.readCommand(id, pid);
@@ -270,7 +279,7 @@ export class Discovery {
         if (sample) samples.push(sample);
         continue;
       }
-      await this.consider(root, p, source, watch, inTree.has(p.pid));
+      await this.consider(root, p, source, watch, inTree.has(p.pid), seen);
     }
     // Rows not seen: gone, unless a second look finds them (a walk can miss a process being reparented).
     for (const row of rows) {
@@ -284,21 +293,31 @@ export class Discovery {
   }
 
   /** A descendant that is not a row: track it, and make it a row once it is worth one. */
-  private async consider(root: ReadonlyRow, p: OsProcess, source: ProcessSource, watch: LaunchWatch | undefined, inTree: boolean): Promise<void> {
+  private async consider(
+    root: ReadonlyRow,
+    p: OsProcess,
+    source: ProcessSource,
+    watch: LaunchWatch | undefined,
+    inTree: boolean,
+    seen: ReadonlyMap<number, OsProcess>,
+  ): Promise<void> {
     const state = this.context.state;
     let tracked = this.tracked.get(p.pid);
     if (tracked && tracked.process.startTime !== -1 && tracked.process.startTime !== p.startTime) tracked = undefined;
     if (tracked?.escaped && inTree) tracked = undefined; // seen by its mark first, but it is in the tree: an ordinary descendant
     const parentTracked = this.tracked.get(p.ppid);
     if (!tracked) {
-      const helper = watch?.python === true && watch.programPid === undefined;
+      // A launch of Python: before the program runs, whatever the launcher spawns is its helper; once a wrapper has
+      // spawned the program, whatever else the wrapper runs is still the wrapper's.
+      const helper = watch?.python === true
+        && (watch.programPid === undefined || (watch.programPid !== root.pid && !descendsFrom(p, watch.programPid, seen)));
       tracked = { process: p, rootId: root.id, hidden: helper || parentTracked?.hidden === true, escaped: false };
       this.tracked.set(p.pid, tracked);
       this.context.watchdog?.addProcess(p.pid, p.startTime);
       if (helper && !parentTracked?.hidden && isPythonExecutable(await source.exe(p.pid))) {
         // A wrapper (uv run, poetry run) spawned the interpreter: that process is the program.
         this.tracked.delete(p.pid);
-        this.programReported(root, p.pid);
+        this.programReported(root, p.pid, p);
         return;
       }
     }

@@ -122,7 +122,7 @@ export class PythonReports {
     const os = await this.context.source?.get(pid);
     const parent = os ? this.liveIn(root, os.ppid) : undefined;
     if (parent && parent.kind === 'python') return undefined;
-    return discovery.programReported(root, pid);
+    return discovery.programReported(root, pid, os);
   }
 
   /** A multiprocessing.Process was started by a process of launch `launchId`. */

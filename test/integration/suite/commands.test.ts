@@ -68,7 +68,7 @@ describe('Commands, called with arguments and no prompts', () => {
     const text = editor.document.getText();
     assert.match(text, /to stdout/);
     assert.match(text, /to stderr/);
-    assert.match(text, /\[shown stopped\[0\]\]/);
+    assert.match(text, /\[shown stopped\]\n/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
