@@ -6,10 +6,12 @@ import { MIN_OUTPUT_BUFFER_BYTES, MIN_POLL_INTERVAL_MS, SETTING_DEFAULTS, type S
 export interface Settings {
   logLevel: LevelName;
   supervisor: SupervisorSettings;
-  pythonPath: string;
   echoOutput: boolean;
-  /** procscope.processes as written (checked by the workspace definitions). */
-  processes: unknown[];
+}
+
+/** procscope.pythonPath for a file (a resource setting: each folder may name its own interpreter). */
+export function pythonPathFor(resource: vscode.Uri | undefined): string {
+  return String(vscode.workspace.getConfiguration('procscope', resource ?? null).get('pythonPath') ?? SETTING_DEFAULTS.pythonPath).trim();
 }
 
 function nonNegative(value: unknown, fallback: number): number {
@@ -18,7 +20,6 @@ function nonNegative(value: unknown, fallback: number): number {
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('procscope');
-  const processes = c.get<unknown>('processes');
   const logLevel = parseLevel(c.get('logLevel')) ?? (SETTING_DEFAULTS.logLevel as LevelName);
   return {
     logLevel,
@@ -30,9 +31,7 @@ export function readSettings(): Settings {
       outputBufferBytes: Math.max(MIN_OUTPUT_BUFFER_BYTES, nonNegative(c.get('outputBufferKb'), SETTING_DEFAULTS.outputBufferKb) * 1024),
       reattachGraceMs: nonNegative(c.get('reattachGraceMs'), SETTING_DEFAULTS.reattachGraceMs),
     },
-    pythonPath: String(c.get('pythonPath') ?? SETTING_DEFAULTS.pythonPath).trim(),
     echoOutput: c.get('echoOutput') === true,
-    processes: Array.isArray(processes) ? processes : [],
   };
 }
 

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { createApi, type ProcScopeApi } from './api';
+import { registerDefinitionCommands } from './commands/definitionCommands';
 import { registerLogCommands } from './commands/logCommands';
 import { registerProcessCommands } from './commands/processCommands';
 import { registerStartCommands } from './commands/startCommands';
@@ -37,9 +38,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<ProcSc
     source: createProcessSource(),
   });
   const processes = service;
-  const tree = new ProcessTreeProvider(processes);
+  const definitions = new WorkspaceDefinitions(processes, logger);
+  const tree = new ProcessTreeProvider(processes, definitions.runner);
   const outputs = new ProcessOutputDocuments(processes);
-  const definitions = new WorkspaceDefinitions(processes, settings);
   const changes = new vscode.EventEmitter<void>();
   context.subscriptions.push(
     settings, channel, tree, outputs, changes, definitions,
@@ -52,15 +53,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<ProcSc
     new ProcessStatusBar(processes),
     registerTracebackLinks(processes),
     new OutputEcho(processes, logger, () => settings.value.echoOutput),
-    ...registerStartCommands(processes, settings, outputs),
+    ...registerStartCommands(processes, definitions, outputs),
     ...registerProcessCommands(processes, outputs),
+    ...registerDefinitionCommands(processes, definitions),
     ...registerLogCommands(channel, settings, (level) => {
       logger.setLevel(level);
       void processes.configure();
     }),
   );
-  // Processes of this window that outlived its previous extension host come back before the API is handed out.
+  // Processes of this window that outlived its previous extension host come back before the API is handed out; then
+  // the definitions that start with their folder start (those re-adopted run already).
   await processes.adopt();
+  void definitions.autostart();
   return createApi(processes, logger, definitions, changes.event);
 }
 

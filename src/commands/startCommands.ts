@@ -2,9 +2,12 @@
 import * as vscode from 'vscode';
 import { splitCommandLine } from '../core/commandLine';
 import type { ProcessService } from '../core/host/processService';
-import type { ProcessSnapshot, ProcessSpec } from '../core/types';
+import type { Definition } from '../core/definitions/definitions';
+import type { ProcessSnapshot } from '../core/types';
 import { describeValue } from '../core/validate';
-import type { SettingsWatcher } from '../config';
+import { pythonPathFor } from '../config';
+import type { WorkspaceDefinitions } from '../definitions/workspaceDefinitions';
+import { definitionOf, isDefinitionElement } from '../tree/elements';
 import type { ProcessOutputDocuments } from '../output/processOutputDocuments';
 import { pickRunnableFile } from '../run/pickFile';
 import { specForFile } from '../run/fileCommand';
@@ -36,8 +39,8 @@ function ensureTrusted(what: string): boolean {
   return false;
 }
 
-export function registerStartCommands(table: ProcessService, settings: SettingsWatcher, outputs: ProcessOutputDocuments): vscode.Disposable[] {
-  const isRow: IsRow = (id) => table.row(id) !== undefined;
+export function registerStartCommands(table: ProcessService, definitions: WorkspaceDefinitions, outputs: ProcessOutputDocuments): vscode.Disposable[] {
+  const isRow: IsRow = (id) => table.row(id) !== undefined || isDefinitionElement(id);
 
   // Its argument is a ProcessSpec (anything else is rejected, naming it); from the view's title bar VS Code hands it
   // the selected row instead, and then it asks, as from the palette.
@@ -70,59 +73,90 @@ export function registerStartCommands(table: ProcessService, settings: SettingsW
       if (!ensureTrusted('files from the workspace')) return undefined;
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       if (open?.isDirty) await open.save();
-      const python = await pythonInterpreter(settings.value.pythonPath, uri);
+      const python = await pythonInterpreter(pythonPathFor(uri), uri);
       const started = await table.start(specForFile(uri.fsPath, python));
       void outputs.show(started.id, started.name, true); // what the program prints, next to its source
       return started;
     });
   };
 
-  /** Starts configured definitions; errors are reported per definition, the rest still start. */
-  async function startDefinitions(definitions: ProcessSpec[]): Promise<ProcessSnapshot[]> {
-    const started: ProcessSnapshot[] = [];
-    for (const definition of definitions) {
-      try {
-        started.push(await table.start({ cwd: workspaceCwd(), ...definition }));
-      } catch (error) {
-        void vscode.window.showErrorMessage(`ProcScope: ${definition.name ?? definition.command}: ${(error as Error).message}`);
-      }
-    }
-    return started;
-  }
-
   /** The workspace's definitions; with none, says so in the view (`command`: who asks). */
-  function configured(command: string): ProcessSpec[] | undefined {
-    const definitions = settings.value.processes as ProcessSpec[];
-    if (definitions.length > 0) return definitions;
+  function configured(command: string): readonly Definition[] | undefined {
+    const list = definitions.runner.definitions();
+    if (list.length > 0) return list;
     // In Restricted Mode VS Code hides the workspace's value of this restricted setting altogether.
     if (!vscode.workspace.isTrusted) ensureTrusted('the processes this workspace defines');
     else explainNoDefinitions(command);
     return undefined;
   }
 
+  /** Starts definitions, dependencies first; a failure is shown and logged (the runner logs why), the rest go on. */
+  async function startDefinitions(list: readonly Definition[]): Promise<ProcessSnapshot[]> {
+    const results = await Promise.allSettled(list.map((d) => definitions.runner.start(d)));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${list[i].name}: ${(r.reason as Error).message}`] : []));
+    if (failed.length > 0) void vscode.window.showErrorMessage(`ProcScope: ${failed.join('; ')}`);
+    return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
   // Start Workspace Process… and Start All take no argument: from the view's title bar they are handed the selected
   // row, which changes nothing.
   const startConfigured = async () => {
-    const definitions = configured('Start Workspace Process');
-    if (!definitions) return undefined;
+    const list = configured('Start Workspace Process');
+    if (!list) return undefined;
+    const multiRoot = new Set(list.map((d) => d.folder)).size > 1;
     const picked = await vscode.window.showQuickPick(
-      definitions.map((d) => ({ label: d.name ?? d.command, description: [d.command, ...(d.args ?? [])].join(' '), detail: d.daemon ? 'daemon' : undefined, definition: d })),
-      { title: 'ProcScope: Start Workspace Process', placeHolder: 'Processes to start', canPickMany: true },
+      list.map((d) => ({
+        label: d.name,
+        description: `${definitions.runner.stateOf(d)} · ${[d.spec.command, ...(d.spec.args ?? [])].join(' ')}`,
+        detail: multiRoot ? vscode.workspace.asRelativePath(d.folder) : undefined,
+        definition: d,
+      })),
+      { title: 'ProcScope: Start Workspace Process', placeHolder: 'Processes to start (with their dependencies)', canPickMany: true },
     );
-    return picked && picked.length > 0 ? startDefinitions(picked.map((p) => p.definition)) : undefined;
+    if (!picked || picked.length === 0) return undefined;
+    const results: ProcessSnapshot[] = [];
+    for (const p of picked) {
+      const started = await startDefinition(p.definition);
+      if (started) results.push(started);
+    }
+    return results;
   };
 
   const startAll = async () => {
-    const definitions = configured('Start All');
-    return definitions ? startDefinitions(definitions) : [];
+    const list = configured('Start All');
+    // One instance each: what runs already is not started again.
+    return list ? startDefinitions(list) : [];
   };
+
+  /**
+   * Starts one definition. If it runs already, asks as VS Code's tasks do: Restart, Start Another, or Cancel (a caller
+   * passing the definition's row or name gets the running one, without a prompt).
+   */
+  async function startDefinition(definition: Definition, ask = true): Promise<ProcessSnapshot | undefined> {
+    const row = definitions.runner.rowOf(definition);
+    if (row?.alive && ask) {
+      const choice = await vscode.window.showInformationMessage(`${definition.name} is already running.`, { modal: true }, 'Restart', 'Start Another');
+      if (choice === 'Restart') return table.restart(row.id, { spec: definition.spec, policy: { restart: definition.restart, ready: definition.ready }, cwd: definition.folder });
+      if (choice === 'Start Another') return definitions.runner.start(definition, { another: true });
+      return undefined;
+    }
+    return definitions.runner.start(definition);
+  }
+
+  /** The row menu's Start (a definition's row or its not-started row), or a name from a caller. */
+  const startDefinitionCommand = (arg?: unknown) =>
+    runCommand(isViewArgument(isDefinitionElement, arg), async () => {
+      const definition = definitionOf(definitions.runner, arg);
+      return startDefinition(definition, isViewArgument(isDefinitionElement, arg));
+    });
 
   return [
     vscode.commands.registerCommand('procscope.start', start),
     vscode.commands.registerCommand('procscope.runFile', runFile),
     vscode.commands.registerCommand('procscope.startConfigured', startConfigured),
     vscode.commands.registerCommand('procscope.startAll', startAll),
+    vscode.commands.registerCommand('procscope.startDefinition', startDefinitionCommand),
     vscode.commands.registerCommand('procscope.editWorkspaceProcesses', (arg?: unknown) => runCommand(!(arg instanceof vscode.Uri), () => editWorkspaceProcesses(arg))),
-    trackDefinitions(settings),
+    trackDefinitions(definitions.runner),
   ];
 }

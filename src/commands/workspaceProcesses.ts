@@ -1,7 +1,7 @@
 // Where the workspace's procscope.processes live: a context key for the view's welcome text, and the command that
 // opens (or starts) the folder's .vscode/settings.json at them. An empty state is explained in the view, never a popup.
 import * as vscode from 'vscode';
-import type { SettingsWatcher } from '../config';
+import type { DefinitionRunner } from '../core/definitions/runner';
 import type { ProcessSpec } from '../core/types';
 
 /** Context key: true when the workspace defines processes (the view's welcome text follows it). */
@@ -12,11 +12,11 @@ export const EXAMPLE_DEFINITION: ProcessSpec = { name: 'web', command: 'python3'
 
 const STATUS_MESSAGE_MS = 8000;
 
-/** Keeps the context key in step with the settings. */
-export function trackDefinitions(settings: SettingsWatcher): vscode.Disposable {
-  const update = () => void vscode.commands.executeCommand('setContext', HAS_DEFINITIONS, settings.value.processes.length > 0);
+/** Keeps the context key in step with the definitions (good or bad: either is something the workspace defines). */
+export function trackDefinitions(runner: DefinitionRunner): vscode.Disposable {
+  const update = () => void vscode.commands.executeCommand('setContext', HAS_DEFINITIONS, runner.definitions().length + runner.problems().length > 0);
   update();
-  return settings.onDidChange(update);
+  return runner.onDidChange(update);
 }
 
 /** Start All or Start Workspace Process… with nothing defined: show the view, whose welcome text explains it. */

@@ -1,47 +1,53 @@
-// The workspace's procscope.processes definitions, as the API lists and starts them (one instance each).
+// The workspace's procscope.processes, per workspace folder, kept current: a DefinitionRunner fed from the settings,
+// autostart when a folder opens (trusted only), and what the API lists and starts.
 import * as vscode from 'vscode';
 import type { DefinitionInfo, DefinitionsApi } from '../api';
-import type { SettingsWatcher } from '../config';
+import { DefinitionRunner, type FolderValue } from '../core/definitions/runner';
 import type { ProcessService } from '../core/host/processService';
-import type { ProcessSnapshot, ProcessSpec } from '../core/types';
-import { describeValue } from '../core/validate';
+import type { Logger } from '../core/logger';
+import type { ProcessSnapshot } from '../core/types';
 
-function folderPath(): string {
-  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+/** Each workspace folder on disk and its procscope.processes value (the folder's own, over the workspace's). */
+export function folderValues(): FolderValue[] {
+  return (vscode.workspace.workspaceFolders ?? [])
+    .filter((folder) => folder.uri.scheme === 'file')
+    .map((folder) => ({ folder: folder.uri.fsPath, value: vscode.workspace.getConfiguration('procscope', folder.uri).get<unknown>('processes') }));
 }
 
 export class WorkspaceDefinitions implements DefinitionsApi, vscode.Disposable {
-  constructor(
-    private readonly service: ProcessService,
-    private readonly settings: SettingsWatcher,
-  ) {}
+  readonly runner: DefinitionRunner;
+  private readonly subscriptions: vscode.Disposable[] = [];
 
-  private entries(): ProcessSpec[] {
-    return this.settings.value.processes.filter((d): d is ProcessSpec => typeof d === 'object' && d !== null && typeof (d as ProcessSpec).name === 'string');
+  constructor(service: ProcessService, logger: Logger) {
+    this.runner = new DefinitionRunner(service, logger, folderValues, () => vscode.workspace.isTrusted);
+    const refreshAndStart = () => {
+      this.runner.refresh();
+      void this.autostart();
+    };
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('procscope.processes')) this.runner.refresh();
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(refreshAndStart),
+      vscode.workspace.onDidGrantWorkspaceTrust(refreshAndStart),
+    );
   }
 
-  private runOf(name: string) {
-    const rows = this.service.state.roots().filter((row) => row.definition === name);
-    return rows.find((row) => row.alive) ?? rows[rows.length - 1];
+  /** Starts the autostart definitions of every folder (nothing in Restricted Mode); failures are in the log. */
+  async autostart(): Promise<void> {
+    await this.runner.autostart().catch(() => undefined);
   }
 
   list(): DefinitionInfo[] {
-    return this.entries().map((d) => {
-      const row = this.runOf(d.name as string);
-      const state = !row ? 'not started' : row.alive ? (row.ready ? 'ready' : 'running') : 'exited';
-      return { name: d.name as string, folder: folderPath(), state, id: row?.id ?? null };
-    });
+    return this.runner.list();
   }
 
-  async start(name: unknown, _folder?: unknown): Promise<ProcessSnapshot> {
-    const definition = this.entries().find((d) => d.name === name);
-    if (!definition) throw new Error(`No procscope.processes definition named ${describeValue(name)}`);
-    const running = this.runOf(definition.name as string);
-    if (running?.alive) return this.service.get(running.id) as ProcessSnapshot;
-    return this.service.start({ cwd: folderPath() || undefined, ...definition }, { definition: definition.name, folder: folderPath() });
+  start(name: unknown, folder?: unknown): Promise<ProcessSnapshot> {
+    return this.runner.start(this.runner.find(name, folder));
   }
 
   dispose(): void {
-    // nothing held yet
+    for (const subscription of this.subscriptions) subscription.dispose();
+    this.runner.dispose();
   }
 }

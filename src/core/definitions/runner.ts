@@ -159,6 +159,9 @@ export class DefinitionRunner {
   private async startInOrder(definition: Definition, order: Definition[]): Promise<ProcessSnapshot> {
     let result: ProcessSnapshot | undefined;
     for (const next of order) {
+      // A dependency whose last run already meets what its dependents wait for (a migration that succeeded) is not
+      // run again.
+      if (next !== definition && this.alreadyMet(next, order)) continue;
       try {
         result = await this.ensure(next);
       } catch (error) {
@@ -173,10 +176,18 @@ export class DefinitionRunner {
     return result as ProcessSnapshot;
   }
 
-  /** Every definition of every folder, each once, in dependency order; failures are logged and the rest go on. */
+  /**
+   * Every definition of every folder, each once, in dependency order; failures are logged and the rest go on. What
+   * runs is not started again, nor what ended by itself (a finished job, a crash loop): Start All twice starts
+   * nothing new; after Stop All it starts everything again.
+   */
   async startAll(filter: (definition: Definition) => boolean = () => true): Promise<ProcessSnapshot[]> {
     this.requireTrust();
-    const wanted = this.definitionsNow.filter(filter);
+    const wanted = this.definitionsNow.filter((d) => {
+      if (!filter(d)) return false;
+      const row = this.rowOf(d);
+      return !row || (!row.alive && row.stoppedByRequest) || this.starting.has(definitionKey(d));
+    });
     const results = await Promise.allSettled(wanted.map((d) => this.start(d)));
     return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
@@ -185,6 +196,14 @@ export class DefinitionRunner {
   autostart(): Promise<ProcessSnapshot[]> {
     if (!this.trusted()) return Promise.resolve([]);
     return this.startAll((d) => d.autostart);
+  }
+
+  /** Whether every dependent in `order` finds what it waits for of `dependency` in its last run already. */
+  private alreadyMet(dependency: Definition, order: readonly Definition[]): boolean {
+    const row = this.rowOf(dependency);
+    if (!row) return false;
+    const conditions = order.flatMap((d) => d.dependsOn.filter((dep) => dep.name === dependency.name).map((dep) => dep.condition));
+    return conditions.length > 0 && conditions.every((condition) => conditionState(condition, row, dependency.ready !== undefined).met);
   }
 
   /** Running: that one. Being started: that start. Else: start it (after its dependencies' conditions hold). */

@@ -43,6 +43,8 @@ export interface ExitedEvent {
   id: string;
   at: number;
   exitCode: number | null;
+  /** It ended because someone asked (terminate, kill, Stop All, a restart, the exit rules), not by itself. */
+  byRequest?: boolean;
 }
 
 /** A launched process's output is complete: its pipes are drained and its last Python reports are in. */

@@ -30,6 +30,8 @@ export interface Row {
   exitCode: number | null;
   startedAt: number;
   endedAt: number | null;
+  /** Its last run ended because someone asked it to (terminate, Stop All…), not by itself. */
+  stoppedByRequest: boolean;
   command: string;
   args: string[];
   cwd: string | null;
@@ -117,6 +119,7 @@ export function newRow(fields: Pick<Row, 'id' | 'name' | 'kind' | 'rootId' | 'st
     alive: false,
     exitCode: null,
     endedAt: null,
+    stoppedByRequest: false,
     command: '',
     args: [],
     cwd: null,

@@ -156,6 +156,7 @@ export class ProcessState {
           exitCode: null,
           startedAt: event.at,
           endedAt: null,
+          stoppedByRequest: false,
           command: event.command,
           args: [...event.args],
           cwd: event.cwd,
@@ -211,6 +212,7 @@ export class ProcessState {
           if (row.waitingOn) this.endWait(row, event.at);
           row.waitingOn = undefined;
           this.unlive(row);
+          row.stoppedByRequest = event.byRequest === true;
           if (event.exitCode !== null) row.exitCode = event.exitCode;
         } else if (event.exitCode !== null && row.exitCode === null) {
           row.exitCode = event.exitCode; // the parent's word came after the OS showed it gone

@@ -59,6 +59,8 @@ export interface SupervisorOptions {
 
 /** After exit, how long to wait for the pipes to drain when a descendant keeps them open. */
 const OUTPUT_GRACE_MS = 200;
+/** …and when none does: the pipes close with the last writer, but a loaded machine may deliver that late. */
+const OUTPUT_DRAIN_MS = 5000;
 /** Kill escalation in the exit rules: SIGKILL at most this long after SIGTERM. */
 const SHUTDOWN_KILL_AFTER_MS = 1000;
 /** First descendant scan after a launch, so short-lived children are seen too. */
@@ -330,7 +332,7 @@ export class Supervisor {
   private announceExit(launch: Launch): void {
     const row = this.state.get(launch.id);
     if (!row || this.launches.get(launch.id) !== launch) return;
-    this.emit({ type: 'exited', id: launch.id, at: launch.exitAt, exitCode: launch.exitCode });
+    this.emit({ type: 'exited', id: launch.id, at: launch.exitAt, exitCode: launch.exitCode, byRequest: this.ending.has(launch.id) || undefined });
     this.log(LEVELS.INFO, row.name, `process exiting with exitcode ${launch.exitCode}`);
     if (!this.ending.has(launch.id)) this.discovery.schedule(0);
     void this.settle(launch);
@@ -339,7 +341,9 @@ export class Supervisor {
   /** Output is complete once the pipes are drained and, for a Python program, its last reports are in. */
   private async settle(launch: Launch): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([launch.streamsClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, OUTPUT_GRACE_MS)))]);
+    // A live descendant may hold the pipes open for as long as it lives: then only a short grace, not the drain.
+    const held = this.state.subtree(launch.id).some((r) => r.alive) || this.discovery.hasTracked(launch.id);
+    await Promise.race([launch.streamsClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, held ? OUTPUT_GRACE_MS : OUTPUT_DRAIN_MS)))]);
     clearTimeout(timer);
     if (launch.instrumented) await this.python?.settled(launch.id);
     if (this.launches.get(launch.id) !== launch) return; // restarted meanwhile
