@@ -288,7 +288,8 @@ const tests = [
       if (!Array.isArray(settings['procscope.processes']) || settings['procscope.processes'].length === 0) problems.push('no example entry');
       if (problems.length) throw new Error(`the example in ${file} does not fit the schema: ${problems.join('; ')}\n${readFileSync(file, 'utf8')}`);
       t.log(`example: ${JSON.stringify(settings['procscope.processes'])}`);
-      await waitForWelcome(t.page, /defines processes in its settings/);
+      // The example is a definition now: a row before it runs.
+      await waitForRow(t.page, 'web', (r) => r.description === 'not started', '"not started" (the example, a definition row)');
       await t.page.screenshot({ path: join(artifacts, 'ui-example-definition.png') });
 
       // Run Active File with no editor open: a pick of the workspace's files.
@@ -301,6 +302,95 @@ const tests = [
       await t.page.screenshot({ path: join(artifacts, 'ui-run-file-pick.png') });
       await t.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'hello.py' }).first().click();
       await waitForRow(t.page, 'hello.py', (r) => /exitcode 0/.test(r.description), 'description with "exitcode 0"', 30_000);
+    },
+  },
+  {
+    name: 'definitions: a person sees the workspace processes before they run, and what one waits for',
+    workspace() {
+      const dir = mkdtempSync(join(tmpdir(), 'procscope-ui-definitions-'));
+      mkdirSync(join(dir, '.vscode'));
+      const port = 40000 + Math.floor(Math.random() * 20000);
+      writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify({
+        'procscope.processes': [
+          { name: 'db', command: 'python3', args: [join(root, 'test/fixtures/python/tcp_server.py'), String(port), '4'], ready: { port } },
+          { name: 'web', command: 'sleep', args: ['300'], dependsOn: { db: 'ready' }, restart: 'on-failure' },
+        ],
+      }, null, 2));
+      return dir;
+    },
+    async run(t) {
+      await openProcessesView(t.page);
+      await waitForRow(t.page, 'db', (r) => r.description === 'not started', '"not started"');
+      await waitForRow(t.page, 'web', (r) => r.description === 'not started', '"not started"');
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-definitions-before.png') });
+      await palette(t, 'ProcScope: Start All');
+      const waiting = await waitForRow(t.page, 'web', (r) => r.description.startsWith('waiting for db (ready)'), '"waiting for db (ready)"');
+      t.log(`web — ${waiting.description}`);
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-definitions-waiting.png') });
+      const db = await waitForRow(t.page, 'db', (r) => /\bready\b/.test(r.description), '"ready"', 30_000);
+      const web = await waitForRow(t.page, 'web', (r) => /\balive\b/.test(r.description), '"alive"', 30_000);
+      t.log(`db — ${db.description}; web — ${web.description}`);
+      for (const row of [db, web]) t.pidsToKill.push(Number(/\bpid (\d+)/.exec(row.description)[1]));
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-definitions-running.png') });
+      await palette(t, 'ProcScope: Stop All');
+      await waitForRow(t.page, 'web', (r) => /exitcode -15/.test(r.description), '"exitcode -15" after Stop All');
+    },
+  },
+  {
+    name: 'restricted mode: a workspace that autostarts a process starts nothing, and the view says why',
+    trusted: false,
+    workspace() {
+      const dir = mkdtempSync(join(tmpdir(), 'procscope-ui-autostart-'));
+      mkdirSync(join(dir, '.vscode'));
+      writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify({
+        'procscope.processes': [{ name: 'autostarted', command: 'sleep', args: ['301'], autostart: true }],
+      }, null, 2));
+      return dir;
+    },
+    async run(t) {
+      await refuseTrustIfAsked(t.page);
+      await openProcessesView(t.page);
+      await waitForWelcome(t.page, /Restricted Mode/);
+      // Give autostart every chance: the view stays empty, and no `sleep 301` runs under this code-server.
+      await delay(3000);
+      const rows = await processRows(t.page);
+      if (rows.length) throw new Error(`nothing should show in Restricted Mode, but the view has: ${JSON.stringify(rows)}`);
+      const started = descendantsOf(t.server.pid).filter((p) => p.cmdline.join(' ') === 'sleep 301');
+      if (started.length) throw new Error(`an autostart definition ran in Restricted Mode: ${started.map((p) => describeProcess(p.pid)).join('; ')}`);
+      await t.page.screenshot({ path: join(artifacts, 'ui-restricted-autostart.png') });
+    },
+  },
+  {
+    name: 'churning tree: short-lived children fold into "+N ended", and the tooltip of the live row stays up while they churn',
+    async run(t) {
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'bash -c "while true; do sleep 1.2 & wait; /bin/true; done"');
+      await openProcessesView(t.page);
+      const root = await waitForRow(t.page, 'Process-1', (r) => /\balive\b/.test(r.description), '"alive"');
+      t.pidsToKill.push(Number(/\bpid (\d+)/.exec(root.description)[1]));
+      const folded = await waitForRow(t.page, /^\+\d+ ended$/, () => true, 'a "+N ended" row', 40_000);
+      const rows = await processRows(t.page);
+      const ended = rows.filter((r) => r.level === 2 && /^Process-1:\d+$/.test(r.label) && !/\balive\b/.test(r.description));
+      if (ended.length > 3) throw new Error(`more than 3 ended children shown: ${JSON.stringify(rows)}`);
+      if (rows.some((r) => r.description.includes('true'))) throw new Error(`a child that lived under a poll interval got a row: ${JSON.stringify(rows)}`);
+      t.log(`${folded.label}; rows: ${rows.map((r) => r.label).join(', ')}`);
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-churn-folded.png') });
+      // Hover the live parent: its tooltip comes and stays while children come and go below it.
+      const row = processesPane(t.page).locator('.monaco-list-row', { has: t.page.locator('.label-name', { hasText: /^Process-1$/ }) }).first();
+      await row.hover();
+      const hover = t.page.locator('.monaco-hover, .workbench-hover, .custom-hover').filter({ hasText: 'Command:' }).first();
+      await hover.waitFor({ state: 'visible', timeout: 15_000 });
+      const shownAt = Date.now();
+      while (Date.now() - shownAt < 3000) {
+        if (!(await hover.isVisible())) throw new Error(`the tooltip went away after ${Date.now() - shownAt} ms while children churned`);
+        await delay(100);
+      }
+      await t.page.screenshot({ path: join(artifacts, 'ui-churn-tooltip.png') });
+      await palette(t, 'ProcScope: Stop All');
     },
   },
 ];
@@ -676,7 +766,7 @@ async function waitForRow(page, label, ok, wanted, timeoutMs = 15_000) {
   let rows = [];
   for (;;) {
     rows = await processRows(page);
-    const row = rows.find((r) => r.label === label && ok(r));
+    const row = rows.find((r) => (label instanceof RegExp ? label.test(r.label) : r.label === label) && ok(r));
     if (row) return row;
     if (Date.now() > deadline) break;
     await delay(200);
