@@ -154,6 +154,8 @@ const stages = [
     run: counted(process.execPath, ['test/integration/run.mjs'], 20 * 60_000) },
   { name: 'ui', title: 'node test/integration/ui.mjs', needs: ['build', 'code-server'],
     run: counted(process.execPath, ['test/integration/ui.mjs'], 20 * 60_000) },
+  { name: 'package', title: 'node scripts/check-package.mjs', needs: ['build'],
+    run: counted(process.execPath, ['scripts/check-package.mjs'], 5 * 60_000) },
 ];
 
 const only = process.argv.slice(2);

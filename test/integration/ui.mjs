@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { setupCodeServer } from '../../scripts/setup-code-server.mjs';
 import { artifactsDir, launchBrowser, newWorkbenchPage, notifications, runPaletteCommand, waitForWorkbench } from './browser.mjs';
 import { startCodeServer } from './codeServer.mjs';
+import { readManifest } from '../shared/manifest.mjs';
 import { descendantsOf, describeProcess, environValue, isGone, processesMarkedBy, readProcess } from './procTree.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -708,7 +709,7 @@ async function palette(t, label) {
 
 function manifest() {
   try {
-    return JSON.parse(readFileSync(join(extensionPath, 'package.json'), 'utf8'));
+    return readManifest(extensionPath);
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { readManifest } from '../../shared/manifest.mjs';
 import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../../../src/api';
 import type { ProcessSnapshot } from '../../../src/core/types';
@@ -42,7 +43,7 @@ interface Manifest {
   };
 }
 
-const manifest = (): Manifest => JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Manifest;
+const manifest = (): Manifest => readManifest(ROOT) as unknown as Manifest;
 
 describe('First impressions: commands from the view, the palette and the empty state', () => {
   let procscope: ProcScopeApi;
