@@ -5,7 +5,7 @@ import { describeValue } from '../core/validate';
 import type { SettingsWatcher } from '../config';
 import type { LogChannel } from '../output/logChannel';
 import { runCommand } from './pickProcess';
-import { isRowOfThisExtension, isViewArgument } from './viewArguments';
+import { isElementOfThisExtension, isViewArgument } from './viewArguments';
 
 interface LevelItem extends vscode.QuickPickItem {
   level: LevelName;
@@ -41,7 +41,7 @@ function pickLevel(current: LevelName): Promise<LevelName | undefined> {
 export function registerLogCommands(channel: LogChannel, settings: SettingsWatcher, applyLevel: (level: LevelName) => void): vscode.Disposable[] {
   // Its argument is a level name; from the view's title bar VS Code hands it the selected row instead.
   const setLogLevel = (arg?: unknown) => {
-    const interactive = isViewArgument(isRowOfThisExtension, arg);
+    const interactive = isViewArgument(isElementOfThisExtension, arg);
     return runCommand(interactive, async () => {
       let level: LevelName | undefined;
       if (!interactive) {

@@ -1,10 +1,11 @@
 // Commands on one process or all of them: terminate, kill, join, restart, show output, stop all, clear exited.
 import * as vscode from 'vscode';
 import type { ProcessService } from '../core/host/processService';
-import { exitCodeName } from '../core/status';
+import { endedInWords } from '../core/status';
 import type { ProcessSnapshot } from '../core/types';
 import { validateTimeout } from '../core/validate';
 import type { ProcessOutputDocuments } from '../output/processOutputDocuments';
+import { isOtherViewElement } from '../tree/elements';
 import { pickProcess, runCommand, targetId } from './pickProcess';
 import { isSelection, isViewArgument, type IsRow } from './viewArguments';
 
@@ -15,8 +16,7 @@ const STATUS_MESSAGE_MS = 5000;
 
 function outcome(p: ProcessSnapshot): string {
   if (p.alive) return `${p.name} is still alive`;
-  if (p.exitCode === null) return `${p.name} has ended`;
-  return `${p.name} exited with exitcode ${p.exitCode}${p.exitCode < 0 ? ` (${exitCodeName(p.exitCode)})` : ''}`;
+  return `${p.name} ${endedInWords(p.exitCode)}`;
 }
 
 export function registerProcessCommands(table: ProcessService, outputs: ProcessOutputDocuments): vscode.Disposable[] {
@@ -102,8 +102,13 @@ export function registerProcessCommands(table: ProcessService, outputs: ProcessO
     return stopped;
   };
 
-  // Only in a row's menu: an unknown id is an error, as for the other row commands.
+  // In a process row's menu; an element of the view that is no process (a definition not started, a folder) has no
+  // pid to copy, which the status bar says. An unknown id is an error, as for the other row commands.
   const copyPid = async (arg?: unknown) => {
+    if (typeof arg === 'string' && isOtherViewElement(arg)) {
+      vscode.window.setStatusBarMessage('ProcScope: this row is not a running process: no pid to copy', STATUS_MESSAGE_MS);
+      return undefined;
+    }
     const p = table.get(targetId(table, arg));
     if (!p) return undefined;
     if (p.pid === null) {

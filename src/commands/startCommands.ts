@@ -13,7 +13,7 @@ import { pickRunnableFile } from '../run/pickFile';
 import { specForFile } from '../run/fileCommand';
 import { pythonInterpreter } from '../run/interpreter';
 import { runCommand } from './pickProcess';
-import { isViewArgument, type IsRow } from './viewArguments';
+import { isViewArgument, viewElements, type IsRow } from './viewArguments';
 import { editWorkspaceProcesses, explainNoDefinitions, trackDefinitions } from './workspaceProcesses';
 
 function workspaceCwd(): string | undefined {
@@ -40,7 +40,7 @@ function ensureTrusted(what: string): boolean {
 }
 
 export function registerStartCommands(table: ProcessService, definitions: WorkspaceDefinitions, outputs: ProcessOutputDocuments): vscode.Disposable[] {
-  const isRow: IsRow = (id) => table.row(id) !== undefined || isDefinitionElement(id);
+  const isRow: IsRow = viewElements((id) => table.row(id) !== undefined);
 
   // Its argument is a ProcessSpec (anything else is rejected, naming it); from the view's title bar VS Code hands it
   // the selected row instead, and then it asks, as from the palette.

@@ -9,6 +9,7 @@
 // argument is optional: where a row's menu must prompt (Join…), the entry names a command of its own.
 import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../api';
+import { isOtherViewElement } from '../tree/elements';
 
 /** Whether a string is the id of a row of the view. */
 export type IsRow = (id: string) => boolean;
@@ -25,6 +26,12 @@ export function isSelection(isRow: IsRow, arg: unknown): boolean {
   return Array.isArray(arg) && arg.length > 0 && arg.every((item) => typeof item === 'string' && isRow(item));
 }
 
-/** Rows as ProcScope's own API knows them: for commands that are not handed the table. */
-export const isRowOfThisExtension: IsRow = (id) =>
-  vscode.extensions.getExtension<ProcScopeApi>('procscope.procscope')?.exports?.get(id) !== undefined;
+/** Any element of the view: a process row (as `isProcess` tells) or a definition, problem, folder or `+N ended` row. */
+export function viewElements(isProcess: IsRow): IsRow {
+  return (id) => isProcess(id) || isOtherViewElement(id);
+}
+
+/** Elements of the view, process rows as ProcScope's own API knows them: for commands that are not handed the table. */
+export const isElementOfThisExtension: IsRow = viewElements(
+  (id) => vscode.extensions.getExtension<ProcScopeApi>('procscope.procscope')?.exports?.get(id) !== undefined,
+);

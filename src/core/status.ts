@@ -31,6 +31,11 @@ export function exitDescription(exitCode: number | null): string {
   return exitCode < 0 ? `exitcode ${exitCode} (${exitCodeName(exitCode)})` : `exitcode ${exitCode}`;
 }
 
+/** How a process ended, as a clause: `exited with exitcode 1`, `exited with exitcode -15 (SIGTERM)`, `ended`. */
+export function endedInWords(exitCode: number | null): string {
+  return exitCode === null ? 'ended' : `exited with ${exitDescription(exitCode)}`;
+}
+
 /** What the Processes view is built from: the rows under a row (`undefined`: the top level). */
 export interface RowSource {
   children(parentId: string | undefined): readonly { readonly id: string; readonly alive: boolean }[];

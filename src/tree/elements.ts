@@ -7,6 +7,8 @@ import { describeValue } from '../core/validate';
 const DEFINITION = 'def:';
 const PROBLEM = 'problem:';
 const FOLDER = 'folder:';
+/** The suffix of a parent's `+N ended` row. */
+export const FOLDED_SUFFIX = '#ended';
 
 export function definitionElement(definition: Pick<Definition, 'folder' | 'name'>): string {
   return `${DEFINITION}${encodeURIComponent(definition.folder)}/${encodeURIComponent(definition.name)}`;
@@ -30,6 +32,14 @@ export function isProblemElement(element: string): boolean {
 
 export function isFolderElement(element: string): boolean {
   return element.startsWith(FOLDER);
+}
+
+/**
+ * Whether a string is an element of the view that is not a process row (a definition, a problem, a folder, a `+N ended`
+ * row): what VS Code hands a title-bar or menu command when such a row is selected.
+ */
+export function isOtherViewElement(element: string): boolean {
+  return element.endsWith(FOLDED_SUFFIX) || isProblemElement(element) || isFolderElement(element) || isDefinitionElement(element);
 }
 
 /** The folder path of a folder element. */

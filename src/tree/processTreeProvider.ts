@@ -9,14 +9,12 @@ import { contextValue, describeState, rowState, stripControl, tooltipLines, usag
 import type { ProcessService } from '../core/host/processService';
 import type { ReadonlyRow } from '../core/model/row';
 import { snapshotOf } from '../core/model/row';
-import { definitionElement, folderElement, folderOf, isDefinitionElement, isFolderElement, isProblemElement, problemElement, problemOf } from './elements';
+import { definitionElement, FOLDED_SUFFIX, folderElement, folderOf, isDefinitionElement, isFolderElement, isProblemElement, problemElement, problemOf } from './elements';
 
 /** At most this many refreshes a second, however fast processes change. */
 const REFRESH_INTERVAL_MS = 100;
 /** Past this many changed rows, one full refresh is cheaper than many partial ones. */
 const PARTIAL_REFRESH_LIMIT = 50;
-/** The element of a parent's `+N ended` row. */
-const FOLDED_SUFFIX = '#ended';
 
 const ICONS: Record<RowState, [string, string | undefined]> = {
   alive: ['circle-filled', 'charts.green'],

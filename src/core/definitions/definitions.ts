@@ -3,6 +3,7 @@
 import { validatePolicy, type ReadyProbe, type RestartPolicy } from '../supervisor/policies';
 import type { ProcessSpec } from '../types';
 import { describeValue, validateSpec } from '../validate';
+import { endedInWords } from '../status';
 
 export type DependencyCondition = 'started' | 'ready' | 'completed' | 'succeeded';
 export const CONDITIONS: readonly DependencyCondition[] = ['started', 'ready', 'completed', 'succeeded'];
@@ -218,7 +219,7 @@ export function conditionState(
 ): ConditionState {
   if (!row || row.pid === null) return { met: false };
   const ended = !row.alive;
-  const exit = row.exitCode === null ? 'ended' : `exited with exitcode ${row.exitCode}`;
+  const exit = endedInWords(row.exitCode);
   switch (condition) {
     case 'started':
       return { met: true };

@@ -8,6 +8,7 @@ import { readManifest } from '../../shared/manifest.mjs';
 import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../../../src/api';
 import type { ProcessSnapshot } from '../../../src/core/types';
+import { definitionElement, FOLDED_SUFFIX, folderElement, problemElement } from '../../../src/tree/elements';
 import { api, fixture, ROOT, sleep, stopEverything, waitFor } from './helpers';
 
 const run = <T>(command: string, ...args: unknown[]) => vscode.commands.executeCommand<T>(command, ...args);
@@ -75,6 +76,35 @@ describe('First impressions: commands from the view, the palette and the empty s
     assert.equal(resolved(outcome), undefined);
     assert.equal(vscode.workspace.getConfiguration('procscope').get('logLevel'), level, 'the level is unchanged');
     await assert.rejects(Promise.resolve(run('procscope.setLogLevel', 'LOUD')), /Unknown log level "LOUD" \(string\)/);
+  });
+
+  it('Start Process…, Run Active File and Set Log Level… prompt whatever is selected: a definition, a folder, a problem, a "+N ended" row', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+    const selected = [
+      definitionElement({ folder, name: 'heartbeat' }),
+      folderElement(folder),
+      problemElement({ folder, index: 0 }),
+      `${row.id}${FOLDED_SUFFIX}`,
+    ];
+    await run('workbench.action.closeAllEditors');
+    await waitFor(() => vscode.window.activeTextEditor === undefined, 5000, 'no active editor');
+    const before = procscope.processes().length;
+    for (const element of selected) {
+      for (const command of ['procscope.start', 'procscope.runFile', 'procscope.setLogLevel']) {
+        const outcome = await answerPrompt(run(command, element), 'workbench.action.closeQuickOpen');
+        assert.equal(resolved(outcome), undefined, `${command} handed ${element} prompts, and cancelling does nothing`);
+      }
+    }
+    assert.equal(procscope.processes().length, before, 'nothing was started');
+  });
+
+  it('Copy PID on a row that is no process (a definition not started) answers in the status bar instead of failing', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+    assert.equal(await run('procscope.copyPid', definitionElement({ folder, name: 'heartbeat' })), undefined);
+    assert.equal(await run('procscope.copyPid', row.id), row.pid);
+    await assert.rejects(Promise.resolve(run('procscope.copyPid', 'p999999')), /No process with id "p999999" \(string\)/);
+    const entry = manifest().contributes.menus['view/item/context'].find((m) => m.command === 'procscope.copyPid');
+    assert.match(entry?.when ?? '', /viewItem =~ \/\^process/, 'the menu offers Copy PID on process rows only');
   });
 
   it('the title-bar commands that take nothing ignore the selected row', async () => {
