@@ -1,6 +1,6 @@
 // Measures one refresh of the Processes view provider with 500 rows (plain Node, stand-in vscode), and refreshes/s under churn.
 import { benchService, log, main, median, round, sleep, type BenchResult } from './common';
-import { installVscodeStandIn } from './vscodeStandIn';
+import { installVscodeStandIn } from '../test/fixtures/vscodeStandIn';
 
 const ROOTS = 10;
 const CHILDREN = 49; // 10 launched roots + 490 discovered sleepers = 500 rows
@@ -85,7 +85,7 @@ main(async (): Promise<BenchResult> => {
       ],
       details: { refreshMs: times.map((v) => round(v, 3)), rowsPerRefresh, churn: { processes: churn.length, seconds, tableEvents, viewRefreshes } },
       notes: [
-        'The provider runs in plain Node with a stand-in for the `vscode` module (bench/vscodeStandIn.ts): what is timed is the ' +
+        'The provider runs in plain Node with a stand-in for the `vscode` module (test/fixtures/vscodeStandIn.ts): what is timed is the ' +
           'provider’s own work; the extension host then serialises each TreeItem for the renderer, which is VS Code’s cost.',
       ],
     };
