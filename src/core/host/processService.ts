@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { Emitter, type Event } from '../event';
 import { MAIN_PROCESS, type Logger } from '../logger';
 import type { ProcessEvent } from '../model/events';
-import type { ReadonlyRow } from '../model/row';
+import { snapshotOf, type ReadonlyRow } from '../model/row';
 import { ProcessState } from '../model/state';
 import type { ProcessSource } from '../os/processSource';
 import { outputText, readOutput, type StoredOutput } from '../output/outputStore';
@@ -104,7 +104,10 @@ export class ProcessService {
       this.attach(result.client, record);
       await this.configure();
       const adopted = result.welcome.adopted;
-      if (adopted > 0) this.options.logger.info(MAIN_PROCESS, `re-adopted ${adopted} process${adopted === 1 ? '' : 'es'} from supervisor pid ${record.pid}`);
+      // The snapshot came before the answer to configure(): the rows are here. Their trees count too.
+      const live = [...this.state.all()].filter((row) => row.alive).length;
+      const trees = live > adopted ? ` (${live} with their descendants)` : '';
+      if (adopted > 0) this.options.logger.info(MAIN_PROCESS, `re-adopted ${adopted} process${adopted === 1 ? '' : 'es'}${trees} from supervisor pid ${record.pid}`);
       return adopted;
     }
     return 0;
@@ -278,7 +281,7 @@ export class ProcessService {
   }
 
   private lastSnapshot(row: ReadonlyRow): ProcessSnapshot {
-    return { id: row.id, name: row.name, pid: row.pid, ppid: row.ppid, parentId: row.parentId, daemon: row.daemon, alive: row.alive, exitCode: row.exitCode, status: 'stopped', kind: row.kind, command: row.command, args: [...row.args], cwd: row.cwd, startedAt: row.startedAt, endedAt: row.endedAt };
+    return snapshotOf(row);
   }
 
   /** Resolves once `done()` holds (checked after every event), or after `timeoutMs` (chained past the timer limit). */

@@ -1,5 +1,6 @@
 // Signals a launched process and all its descendants at once: one process-group signal, plus each descendant that left the group.
 import treeKill from 'tree-kill';
+import { sameProcess, sameStart } from '../os/identity';
 import { isDead, type OsProcess } from '../os/osProcess';
 import { descendantsIn, type ProcessSource, type TreeMember } from '../os/processSource';
 
@@ -36,7 +37,7 @@ async function stillThere(source: ProcessSource, known: Iterable<ProcessIdentity
   const alive: OsProcess[] = [];
   for (const { pid, startTime } of known) {
     const now = await source.get(pid);
-    if (now && now.startTime === startTime && !isDead(now)) alive.push(now);
+    if (sameProcess(now, startTime)) alive.push(now);
   }
   return alive;
 }
@@ -61,7 +62,7 @@ export async function signalTree(
   if (root.leaderAlive && root.pgid === undefined) {
     // Not our child, so nothing holds its pid for us: make sure it is still the same process.
     const now = await source.get(root.pid);
-    if (!now || now.startTime !== root.startTime || isDead(now)) root = { ...root, leaderAlive: false };
+    if (!sameProcess(now, root.startTime)) root = { ...root, leaderAlive: false };
   }
   if (root.leaderAlive) {
     // Walk first: once the group is signalled, dying parents hand their children to init and the links are lost.
@@ -69,7 +70,7 @@ export async function signalTree(
     groupIsOurs = root.pgid !== undefined;
   }
   // Known descendants the walk just found again are not read a second time.
-  const unseen = [...known].filter((k) => k.pid !== root.pid && targets.get(k.pid)?.startTime !== k.startTime);
+  const unseen = [...known].filter((k) => k.pid !== root.pid && !(targets.has(k.pid) && sameStart(k.startTime, targets.get(k.pid)?.startTime)));
   const survivors = await stillThere(source, unseen);
   if (!root.leaderAlive && survivors.length > 0) {
     // Orphans of a dead root: include whatever they spawned in turn.
@@ -101,7 +102,7 @@ function signalWithTreeKill(root: TreeRoot, signal: NodeJS.Signals): Promise<Pro
 async function isAlive(source: ProcessSource | undefined, target: ProcessIdentity): Promise<boolean> {
   if (!source) return send(target.pid, 0 as unknown as NodeJS.Signals);
   const now = await source.get(target.pid);
-  return now !== undefined && now.startTime === target.startTime && !isDead(now);
+  return sameProcess(now, target.startTime);
 }
 
 /** Those of `targets` still alive (zombies count as gone: they hold no resources but a table slot). */

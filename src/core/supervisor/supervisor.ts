@@ -7,6 +7,7 @@ import { isPythonCommand } from '../instrument/pythonEnv';
 import { formatCommandLine } from '../commandLine';
 import { Emitter, type Event } from '../event';
 import { signalTree, waitGone, type KnownProcess, type ProcessIdentity, type TreeRoot } from '../kill/killTree';
+import { sameStart } from '../os/identity';
 import { launchEnvironment, spawnProcess } from '../launcher';
 import { LEVELS } from '../levels';
 import { MAIN_PROCESS } from '../logger';
@@ -423,7 +424,7 @@ export class Supervisor {
     const left = new Set(survivors.map((s) => s.pid));
     const gone = new Map(signalled.filter((t) => !left.has(t.pid)).map((t) => [t.pid, t.startTime]));
     for (const r of this.state.subtree(id)) {
-      if (r.alive && r.pid !== null && r.startTime !== undefined && gone.get(r.pid) === r.startTime) {
+      if (r.alive && r.pid !== null && gone.has(r.pid) && sameStart(r.startTime, gone.get(r.pid))) {
         this.emit({ type: 'exited', id: r.id, at: Date.now(), exitCode: null });
       }
     }

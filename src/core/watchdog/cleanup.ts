@@ -1,4 +1,5 @@
 // What the watchdog does when the host is gone: end every registered group and process, and whatever they spawned.
+import { sameProcess } from '../os/identity';
 import { isDead, type OsProcess } from '../os/osProcess';
 import { descendantsIn, type ProcessSource } from '../os/processSource';
 import type { Registry } from './protocol';
@@ -21,13 +22,13 @@ export function planCleanup(registry: Registry, table: Map<number, OsProcess>): 
   const verified: OsProcess[] = [];
   for (const [pid, startTime] of registry.processes) {
     const p = table.get(pid);
-    if (p && p.startTime === startTime && !isDead(p)) verified.push(p);
+    if (sameProcess(p, startTime)) verified.push(p);
   }
   const groups: number[] = [];
   const roots: OsProcess[] = [...verified];
   for (const [pgid, { leaderPid, startTime }] of registry.groups) {
     const leader = table.get(leaderPid);
-    const leaderIsOurs = leader !== undefined && leader.startTime === startTime && !isDead(leader);
+    const leaderIsOurs = sameProcess(leader, startTime);
     if (leaderIsOurs) roots.push(leader);
     // A group id stays allocated while a member lives: a verified member proves the group is still the one we made.
     if (leaderIsOurs || verified.some((p) => p.pgid === pgid)) groups.push(pgid);
@@ -56,8 +57,7 @@ export async function cleanUp(registry: Registry, source: ProcessSource, graceMs
     await sleep(20);
     const table = await source.all();
     left = left.filter((p) => {
-      const now = table.get(p.pid);
-      return now !== undefined && now.startTime === p.startTime && !isDead(now);
+      return sameProcess(table.get(p.pid), p.startTime);
     });
     if (left.length === 0) return plan.processes.length;
   }

@@ -22,7 +22,7 @@ describe('After a window reload', () => {
     }
     assert.ok(procscope.output(before.tree.id).includes('before the reload'));
     assert.ok(procscope.output(before.python.id).includes('started'));
-    assert.ok(procscope.logLines().some((l) => /\[INFO\/MainProcess\] re-adopted 2 processes from supervisor pid \d+/.test(l)), procscope.logLines().slice(-20).join('\n'));
+    assert.ok(procscope.logLines().some((l) => /\[INFO\/MainProcess\] re-adopted 2 processes \(\d+ with their descendants\) from supervisor pid \d+/.test(l)), procscope.logLines().slice(-20).join('\n'));
   });
 
   it('re-adopted processes end on terminate, their trees with them', async () => {
