@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { codeServerPaths } from '../../scripts/setup-code-server.mjs';
 
@@ -91,7 +91,7 @@ export async function startCodeServer(options) {
     folder,
   ];
   const child = spawn(process.execPath, args, {
-    cwd: folder,
+    cwd: folder.endsWith('.code-workspace') ? dirname(folder) : folder,
     detached: true, // own process group: stop() kills the group
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -135,7 +135,8 @@ export async function startCodeServer(options) {
     /** Workbench URL for the folder, with a payload (array of [key, value]) as VS Code's test launchers use it. */
     workbenchUrl(payload = []) {
       const url = new URL(`${baseUrl}/`);
-      url.searchParams.set('folder', folder);
+      // A .code-workspace file opens as a (multi-root) workspace, anything else as a folder.
+      url.searchParams.set(folder.endsWith('.code-workspace') ? 'workspace' : 'folder', folder);
       if (payload.length) url.searchParams.set('payload', JSON.stringify(payload));
       return url.href;
     },

@@ -149,6 +149,48 @@ const tests = [
     },
   },
   {
+    name: 'supervisor killed: after a SIGKILL of the supervisor nothing ProcScope started survives, the log says so, and the next start works',
+    async run(t) {
+      const { owners, supervisor } = await startAllAndCollect(t);
+      const killedAt = Date.now();
+      process.kill(supervisor, 'SIGKILL');
+      t.log(`SIGKILLed supervisor ${supervisor}`);
+      await expectNoneMarked(t, owners, 'the supervisor was killed');
+      t.log(`nothing marked by ${owners.join(', ')} left ${Date.now() - killedAt} ms after the supervisor was killed`);
+      await palette(t, 'ProcScope: Show Log');
+      await t.page.locator('.monaco-editor .view-lines', { hasText: `the supervisor process (pid ${supervisor}) ended unexpectedly` })
+        .first().waitFor({ timeout: 15_000 });
+      // The next start gets a new supervisor.
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'sleep 33');
+      const row = await waitForRow(t.page, /^Process-\d+$/, (r) => /\balive\b/.test(r.description), 'a new process, alive', 30_000);
+      const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+      t.pidsToKill.push(pid);
+      const parent = readProcess(pid)?.ppid;
+      if (parent === undefined || parent === supervisor) throw new Error(`the new process ${pid} should run under a new supervisor, its parent is ${parent}`);
+      await t.page.screenshot({ path: join(artifacts, 'ui-supervisor-killed.png') });
+      const gone = watchUntilGone([pid]);
+      await palette(t, 'ProcScope: Stop All');
+      await expectAllGone(t, gone, Date.now() + CLEANUP_DEADLINE_MS, Date.now(), 'Stop All after the supervisor was replaced');
+    },
+  },
+  {
+    name: 'both killed: the extension host and then its supervisor SIGKILLed, nothing ProcScope started survives',
+    async run(t) {
+      const { owners, supervisor } = await startAllAndCollect(t);
+      const host = extensionHostPid(t);
+      process.kill(host, 'SIGKILL');
+      t.log(`SIGKILLed extension host ${host}`);
+      // Whatever the supervisor was doing about the lost host, it is now killed too: its watchdog must end the rest.
+      await waitUntil(() => isGone(host), 10_000, `the extension host ${host} to be gone`);
+      const killedAt = Date.now();
+      process.kill(supervisor, 'SIGKILL');
+      t.log(`SIGKILLed supervisor ${supervisor}`);
+      await expectNoneMarked(t, owners, 'the host and then the supervisor were killed');
+      t.log(`nothing marked by ${owners.join(', ')} left ${Date.now() - killedAt} ms after the supervisor was killed`);
+    },
+  },
+  {
     name: 'restricted mode: workspace code does not run until trusted, a typed command still does',
     trusted: false,
     async run(t) {
@@ -392,6 +434,33 @@ const tests = [
       }
       await t.page.screenshot({ path: join(artifacts, 'ui-churn-tooltip.png') });
       await palette(t, 'ProcScope: Stop All');
+    },
+  },
+  {
+    name: 'multi-root: each folder\'s definitions are grouped under the folder, the same name allowed in both',
+    workspace() {
+      const dir = mkdtempSync(join(tmpdir(), 'procscope-ui-multiroot-'));
+      for (const [folder, names] of [['api', ['web', 'worker']], ['front', ['web']]]) {
+        mkdirSync(join(dir, folder, '.vscode'), { recursive: true });
+        writeFileSync(join(dir, folder, '.vscode', 'settings.json'), JSON.stringify({
+          'procscope.processes': names.map((name) => ({ name, command: 'sleep', args: ['302'] })),
+        }, null, 2));
+      }
+      const file = join(dir, 'both.code-workspace');
+      writeFileSync(file, JSON.stringify({ folders: [{ path: 'api' }, { path: 'front' }] }, null, 2));
+      return file;
+    },
+    async run(t) {
+      await openProcessesView(t.page);
+      await waitForRow(t.page, 'front', () => true, 'the folder row "front"', 30_000);
+      const rows = await processRows(t.page);
+      const shape = rows.map((r) => `${r.level}:${r.label}:${r.description}`);
+      const expected = ['1:api:', '2:web:not started', '2:worker:not started', '1:front:', '2:web:not started'];
+      if (JSON.stringify(shape.map((line) => line.replace(/:[^:]*\/[^:]*$/, ':'))) !== JSON.stringify(expected)) {
+        throw new Error(`expected the definitions grouped by folder ${JSON.stringify(expected)}, got ${JSON.stringify(shape)}`);
+      }
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-multi-root.png') });
     },
   },
 ];
