@@ -51,4 +51,28 @@ describe('process table sources', () => {
       process.kill(-(child.pid as number), 'SIGKILL');
     }
   });
+
+  it('finds the ports of two launched trees, and reads each process\'s fds once while nothing new listens', async () => {
+    const source = createProcessSource();
+    assert.ok(source instanceof ProcfsSource);
+    const servers = [0, 1].map(() => spawn('python3', [fixture('python/tcp_server.py'), '0', '0'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true }));
+    try {
+      const ports = await Promise.all(servers.map((child) => new Promise<number>((resolvePort) => {
+        child.stdout?.on('data', (data: Buffer) => {
+          const match = /listening on (\d+)/.exec(data.toString());
+          if (match) resolvePort(Number(match[1]));
+        });
+      })));
+      const poll = () => {
+        source.refreshClock();
+        return servers.map((child, i) => source.listeningPorts(`tree-${i}`, [child.pid as number]).get(child.pid as number));
+      };
+      assert.deepEqual(poll(), ports.map((port) => [port]));
+      const readsAfterFirst = source.portFdReads;
+      for (let i = 0; i < 5; i++) assert.deepEqual(poll(), ports.map((port) => [port]));
+      assert.equal(source.portFdReads, readsAfterFirst, 'no fd list read again while the same sockets listen');
+    } finally {
+      for (const child of servers) process.kill(-(child.pid as number), 'SIGKILL');
+    }
+  });
 });

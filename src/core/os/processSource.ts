@@ -37,7 +37,7 @@ export interface ProcessSource {
   /** One variable of a process's environment; undefined when unset or not readable. */
   environValue?(pid: number, name: string): string | undefined;
   /** TCP ports each of `pids` listens on (only pids with at least one are in the map). */
-  listeningPorts?(pids: readonly number[]): Map<number, number[]>;
+  listeningPorts?(tree: string, pids: readonly number[]): Map<number, number[]>;
 }
 
 /** Walks parent links in a full table: every process below `pid`, nearest first. */
@@ -125,6 +125,7 @@ export class ProcfsSource implements ProcessSource {
 
   refreshClock(): void {
     this.uptime = procfs.uptimeTicks();
+    this.ports.newPoll();
   }
 
   ageMs(p: OsProcess): number | undefined {
@@ -146,37 +147,70 @@ export class ProcfsSource implements ProcessSource {
 
   private readonly ports = new PortScanner();
 
-  listeningPorts(pids: readonly number[]): Map<number, number[]> {
-    return this.ports.scan(pids);
+  listeningPorts(tree: string, pids: readonly number[]): Map<number, number[]> {
+    return this.ports.scan(tree, pids);
+  }
+
+  /** How many processes' fd lists the port scans have read so far (for tests and the benchmark). */
+  get portFdReads(): number {
+    return this.ports.fdReads;
   }
 }
 
 /**
- * Which listening TCP ports belong to which processes: /proc/net/tcp{,6} give the listening sockets by inode, each
- * process's fd links give the inodes it holds. A process's fds are read when it is new to us, and again only when a
- * listening socket appears that nobody we know holds; a socket that none of ours holds is remembered as foreign.
+ * Which listening TCP ports belong to which processes: /proc/net/tcp{,6} give the listening sockets by inode (read
+ * once a poll), each process's fd links give the inodes it holds. A process's fds are read when it is new to us, and
+ * again only when a listening socket appears that nobody we know holds; a socket that none of ours holds is remembered
+ * as foreign. Each launched tree is scanned on its own, so the pids it forgets are only its own.
  */
 class PortScanner {
   private readonly inodesByPid = new Map<number, number[]>();
+  private readonly pidsByTree = new Map<string, Set<number>>();
   private readonly foreign = new Set<number>();
+  private listeningNow: Map<number, number> | undefined;
+  private readonly scannedThisPoll = new Set<string>();
+  /** Sockets no tree of this poll explained so far: foreign unless a tree scanned later in the poll holds them. */
+  private readonly unexplainedThisPoll = new Set<number>();
+  fdReads = 0;
 
-  scan(pids: readonly number[]): Map<number, number[]> {
+  /** The next scan reads the socket tables afresh; trees the last poll did not scan (they ended) are forgotten. */
+  newPoll(): void {
+    this.listeningNow = undefined;
+    const owned = new Set<number>();
+    for (const inodes of this.inodesByPid.values()) for (const inode of inodes) owned.add(inode);
+    for (const inode of this.unexplainedThisPoll) if (!owned.has(inode)) this.foreign.add(inode);
+    this.unexplainedThisPoll.clear();
+    for (const [tree, pids] of this.pidsByTree) {
+      if (this.scannedThisPoll.has(tree)) continue;
+      for (const pid of pids) this.inodesByPid.delete(pid);
+      this.pidsByTree.delete(tree);
+    }
+    this.scannedThisPoll.clear();
+  }
+
+  scan(tree: string, pids: readonly number[]): Map<number, number[]> {
+    this.scannedThisPoll.add(tree);
     const result = new Map<number, number[]>();
     const wanted = new Set(pids);
-    for (const pid of this.inodesByPid.keys()) if (!wanted.has(pid)) this.inodesByPid.delete(pid);
-    const listening = procfs.readListeningSockets();
+    for (const pid of this.pidsByTree.get(tree) ?? []) if (!wanted.has(pid)) this.inodesByPid.delete(pid);
+    if (wanted.size === 0) this.pidsByTree.delete(tree);
+    else this.pidsByTree.set(tree, wanted);
+    const listening = (this.listeningNow ??= procfs.readListeningSockets());
     for (const inode of this.foreign) if (!listening.has(inode)) this.foreign.delete(inode);
     if (listening.size === 0) return result;
     const owned = new Set<number>();
     for (const inodes of this.inodesByPid.values()) for (const inode of inodes) owned.add(inode);
     const unexplained = [...listening.keys()].filter((inode) => !owned.has(inode) && !this.foreign.has(inode));
     for (const pid of pids) {
-      if (unexplained.length > 0 || !this.inodesByPid.has(pid)) this.inodesByPid.set(pid, procfs.readSocketInodes(pid));
+      if (unexplained.length > 0 || !this.inodesByPid.has(pid)) {
+        this.inodesByPid.set(pid, procfs.readSocketInodes(pid));
+        this.fdReads++;
+      }
     }
     if (unexplained.length > 0) {
       const nowOwned = new Set<number>();
       for (const inodes of this.inodesByPid.values()) for (const inode of inodes) nowOwned.add(inode);
-      for (const inode of unexplained) if (!nowOwned.has(inode)) this.foreign.add(inode);
+      for (const inode of unexplained) if (!nowOwned.has(inode)) this.unexplainedThisPoll.add(inode);
     }
     for (const pid of pids) {
       const ports = (this.inodesByPid.get(pid) ?? []).map((inode) => listening.get(inode)).filter((port): port is number => port !== undefined);

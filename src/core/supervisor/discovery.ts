@@ -373,7 +373,7 @@ export class Discovery {
   /** The TCP ports each row's process, or any descendant that is not a row, listens on. */
   private samplePorts(root: ReadonlyRow, seen: Map<number, OsProcess>, samples: Sample[], source: ProcessSource): void {
     if (!source.listeningPorts) return;
-    const byPid = source.listeningPorts([...seen.keys()]);
+    const byPid = source.listeningPorts(root.id, [...seen.keys()]);
     const state = this.context.state;
     const portsOf = new Map<string, Set<number>>();
     for (const [pid, ports] of byPid) {
