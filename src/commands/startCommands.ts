@@ -90,14 +90,6 @@ export function registerStartCommands(table: ProcessService, definitions: Worksp
     return undefined;
   }
 
-  /** Starts definitions, dependencies first; a failure is shown and logged (the runner logs why), the rest go on. */
-  async function startDefinitions(list: readonly Definition[]): Promise<ProcessSnapshot[]> {
-    const results = await Promise.allSettled(list.map((d) => definitions.runner.start(d)));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${list[i].name}: ${(r.reason as Error).message}`] : []));
-    if (failed.length > 0) void vscode.window.showErrorMessage(`ProcScope: ${failed.join('; ')}`);
-    return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  }
-
   // Start Workspace Process… and Start All take no argument: from the view's title bar they are handed the selected
   // row, which changes nothing.
   const startConfigured = async () => {
@@ -122,10 +114,18 @@ export function registerStartCommands(table: ProcessService, definitions: Worksp
     return results;
   };
 
+  // One instance each: what runs already is not started again, nor what ended by itself (a finished job, a crash
+  // loop); what was stopped is. Resolves with the snapshots of the definitions' runs, those already running included.
   const startAll = async () => {
     const list = configured('Start All');
-    // One instance each: what runs already is not started again.
-    return list ? startDefinitions(list) : [];
+    if (!list) return [];
+    const failed: string[] = [];
+    await definitions.runner.startAll(undefined, (d, error) => failed.push(`${d.name}: ${error.message}`));
+    if (failed.length > 0) void vscode.window.showErrorMessage(`ProcScope: ${failed.join('; ')}`);
+    return list.flatMap((d) => {
+      const row = definitions.runner.rowOf(d);
+      return row ? [table.get(row.id) as ProcessSnapshot] : [];
+    });
   };
 
   /**

@@ -7,6 +7,7 @@ import { describeProblem, type Definition } from '../core/definitions/definition
 import type { DefinitionRunner } from '../core/definitions/runner';
 import { contextValue, describeState, rowState, stripControl, tooltipLines, usageOf, type RowState } from '../core/describe';
 import type { ProcessService } from '../core/host/processService';
+import { isRestartPending } from '../core/supervisor/phases';
 import type { ReadonlyRow } from '../core/model/row';
 import { snapshotOf } from '../core/model/row';
 import { definitionElement, FOLDED_SUFFIX, folderElement, folderOf, isDefinitionElement, isFolderElement, isProblemElement, problemElement, problemOf } from './elements';
@@ -126,7 +127,7 @@ export class ProcessTreeProvider implements vscode.TreeDataProvider<string>, vsc
   }
 
   private contextOf(row: ReadonlyRow): string {
-    return `${contextValue(row)}${this.claimed.has(row.id) ? '.definition' : ''}`;
+    return `${contextValue(row)}${this.claimed.has(row.id) ? '.definition' : ''}${isRestartPending(row.phase) ? '.pending' : ''}`;
   }
 
   // ---- elements ----

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { DefinitionRunner } from '../../src/core/definitions/runner';
+import { isRestartPending } from '../../src/core/supervisor/phases';
 import { cleanUpAll, fixture, makeService, waitFor } from './helpers';
 
 after(cleanUpAll);
@@ -114,5 +115,52 @@ describe('workspace definitions, started as process-compose would', () => {
     await runner.autostart();
     assert.deepEqual(service.processes().map((p) => p.definition), ['auto']);
     await service.stopAll();
+  });
+
+  it('autostart leaves a definition stopped by hand stopped (another folder opened, a reload); Start All starts it again', async () => {
+    const { service, logger } = makeService();
+    const runner = new DefinitionRunner(service, logger, () => [{ folder: FOLDER, value: [{ name: 'auto', command: 'sleep', args: ['30'], autostart: true }] }]);
+    const [auto] = await runner.autostart();
+    await service.terminate(auto.id);
+    assert.deepEqual(await runner.autostart(), []);
+    assert.equal(service.get(auto.id)?.alive, false);
+    const [again] = await runner.startAll();
+    assert.equal(again.id, auto.id, 'the same row');
+    assert.equal(again.alive, true);
+    await service.stopAll();
+  });
+
+  it('Start All twice starts nothing new: a finished job is not run again, nor a running server started twice', async () => {
+    const { service, logger } = makeService();
+    const runner = new DefinitionRunner(service, logger, () => [{ folder: FOLDER, value: [
+      { name: 'job', command: 'sh', args: ['-c', 'echo done'] },
+      { name: 'server', command: 'sleep', args: ['30'] },
+    ] }]);
+    await runner.startAll();
+    await waitFor(() => runner.rowOf(runner.find('job'))?.exitCode === 0, 10_000, 'the job to finish');
+    const starts = () => logger.lines().filter((l) => /^\[INFO\/(job|server)\] process started with pid /.test(l)).length;
+    assert.equal(starts(), 2, logger.lines().join("\n"));
+    await runner.startAll();
+    await runner.startAll();
+    assert.equal(starts(), 2, logger.lines().join('\n'));
+    assert.equal(service.get(runner.rowOf(runner.find('job'))?.id as string)?.restarts ?? 0, 0);
+    await service.stopAll();
+  });
+
+  it('a restart waiting out its back-off is cancelled by Terminate, and the row says so no more', async () => {
+    const { service, logger } = makeService();
+    const runner = new DefinitionRunner(service, logger, () => [{ folder: FOLDER, value: [{ name: 'flaky', command: 'sh', args: ['-c', 'exit 1'], restart: 'always' }] }]);
+    const flaky = await runner.start(runner.find('flaky'));
+    const pending = await waitFor(() => {
+      const row = service.row(flaky.id);
+      return row && !row.alive && isRestartPending(row.phase) ? row : undefined;
+    }, 10_000, 'a pending restart');
+    const restartsBefore = pending.restarts;
+    const snapshot = await service.terminate(flaky.id);
+    // The policy clears the phase only when it cancels a pending restart's timer: that is what ended the wait.
+    await waitFor(() => !isRestartPending(service.row(flaky.id)?.phase), 5000, 'the pending restart to be cancelled');
+    assert.equal(snapshot.alive, false);
+    assert.equal(service.row(flaky.id)?.restarts, restartsBefore);
+    assert.match(service.get(flaky.id)?.status ?? '', /^stopped\[1\]$/);
   });
 });

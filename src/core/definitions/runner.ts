@@ -179,9 +179,12 @@ export class DefinitionRunner {
   /**
    * Every definition of every folder, each once, in dependency order; failures are logged and the rest go on. What
    * runs is not started again, nor what ended by itself (a finished job, a crash loop): Start All twice starts
-   * nothing new; after Stop All it starts everything again.
+   * nothing new; after Stop All it starts everything again. `onFailure` hears of each definition that did not start.
    */
-  async startAll(filter: (definition: Definition) => boolean = () => true): Promise<ProcessSnapshot[]> {
+  async startAll(
+    filter: (definition: Definition) => boolean = () => true,
+    onFailure?: (definition: Definition, error: Error) => void,
+  ): Promise<ProcessSnapshot[]> {
     this.requireTrust();
     const wanted = this.definitionsNow.filter((d) => {
       if (!filter(d)) return false;
@@ -189,13 +192,19 @@ export class DefinitionRunner {
       return !row || (!row.alive && row.stoppedByRequest) || this.starting.has(definitionKey(d));
     });
     const results = await Promise.allSettled(wanted.map((d) => this.start(d)));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') onFailure?.(wanted[i], r.reason as Error);
+    });
     return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
-  /** Starts the autostart definitions (when a folder opens, trusted). */
+  /**
+   * Starts the autostart definitions that have not run in this window (when a folder opens, trusted): one stopped by
+   * hand stays stopped when another folder is added or the window reloads.
+   */
   autostart(): Promise<ProcessSnapshot[]> {
     if (!this.trusted()) return Promise.resolve([]);
-    return this.startAll((d) => d.autostart);
+    return this.startAll((d) => d.autostart && this.rowOf(d) === undefined);
   }
 
   /** Whether every dependent in `order` finds what it waits for of `dependency` in its last run already. */

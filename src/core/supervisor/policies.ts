@@ -10,6 +10,8 @@ import type { ProcessEvent } from '../model/events';
 import type { ProcessState } from '../model/state';
 import { describeValue } from '../validate';
 import { endedInWords } from '../status';
+import { RESTART_PENDING } from './phases';
+
 
 export type RestartPolicy = 'no' | 'on-failure' | 'always';
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['no', 'on-failure', 'always'];
@@ -308,7 +310,7 @@ export class Policies {
     }
     const delay = watch.delayMs;
     watch.delayMs = Math.min(MAX_RESTART_DELAY_MS, watch.delayMs * 2);
-    this.context.emit({ type: 'phase', id, phase: `restarting in ${delay < 1000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`}` });
+    this.context.emit({ type: 'phase', id, phase: `${RESTART_PENDING} ${delay < 1000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`}` });
     this.context.log(LEVELS.INFO, row.name, `${endedInWords(exitCode ?? null)}: restarting in ${delay} ms (restart: ${restart})`);
     watch.restartTimer = setTimeout(() => {
       watch.restartTimer = undefined;
