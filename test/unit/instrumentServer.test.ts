@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_LINE_BYTES } from '../../src/core/instrument';
+import { waitFor } from './helpers';
 import { line, rawClient, recordingServer, type Recorded } from './instrumentHarness';
 import type { InstrumentServer } from '../../src/core/instrument';
 
@@ -12,6 +13,12 @@ const unix = process.platform !== 'win32';
 const start = (pid: number, ppid: number, name = 'Process-1') =>
   line({ t: 'start', pid, ppid, name, daemon: false, method: 'fork', time: 1700000000000.5 });
 
+/**
+ * How long a raw client that the server should close keeps its side open. rawClient resolves as soon as the server
+ * closes it, so this only bounds a failure: generous, so a loaded machine is not mistaken for a server that never closed.
+ */
+const CLOSE_WITHIN_MS = 15_000;
+
 describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
   let server: InstrumentServer;
   let recorded: Recorded;
@@ -19,7 +26,10 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
   let token: string;
 
   before(() => {
-    ({ server, recorded } = recordingServer({ level: 10, helloTimeoutMs: 300 }));
+    // A hello timeout a loaded machine cannot trip between accepting a client and reading its hello; the test of the
+    // timeout itself has a server of its own.
+    // Every refusal is told (rejectionSpellMs 0), so each test sees its own; the rate limit has tests of its own.
+    ({ server, recorded } = recordingServer({ level: 10, helloTimeoutMs: 30_000, rejectionSpellMs: 0 }));
     const env = server.register('launch-1');
     socket = env.PROCSCOPE_SOCKET;
     token = env.PROCSCOPE_TOKEN;
@@ -71,26 +81,39 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
 
   it('reassembles lines split across writes', async () => {
     reset();
-    const text = hello(300) + start(301, 300);
-    await new Promise<void>((resolve) => {
-        const client = net.connect(socket, () => {
-        let i = 0;
-        const step = () => {
-          if (i >= text.length) return void setTimeout(() => (client.end(), resolve()), 50);
-          client.write(text.slice(i, i + 5));
-          i += 5;
-          setImmediate(step);
-        };
-        step();
-      });
-    });
+    // A launch of its own, so that its open connection is this client's.
+    const env = server.register('split');
+    const first = line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 300, v: 1 });
+    const second = start(301, 300);
+    const client = net.connect(env.PROCSCOPE_SOCKET);
+    const closed = new Promise((r) => client.on('close', r));
+    await new Promise((r) => client.on('connect', r));
+    /** Writes `text` 5 bytes at a time, each piece in a write of its own. */
+    const inPieces = async (text: string) => {
+      for (let i = 0; i < text.length; i += 5) {
+        client.write(text.slice(i, i + 5));
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    // The hello and half the start line; the server, having put the hello together, knows the connection.
+    const half = Math.floor(second.length / 2);
+    await inPieces(first + second.slice(0, half));
+    await waitFor(() => server.openConnections('split') === 1, 10_000, 'the server to accept the hello sent in pieces');
+    // The rest of the start line comes in later reads: it must be joined to the half already read.
+    await inPieces(second.slice(half));
+    client.end();
+    await waitFor(() => recorded.starts.length >= 1, 10_000, 'the start sent in pieces');
+    await closed; // the server read everything up to our end, and closed its side
+    server.unregister('split');
     assert.equal(recorded.starts.length, 1);
     assert.equal(recorded.starts[0].pid, 301);
+    assert.equal(recorded.starts[0].launchId, 'split');
+    assert.deepEqual(recorded.warnings, []);
   });
 
   it('closes a connection whose first line is not a hello', async () => {
     reset();
-    const result = await rawClient(socket, start(401, 400), 1000);
+    const result = await rawClient(socket, start(401, 400), CLOSE_WITHIN_MS);
     assert.ok(result.closedByServer);
     assert.equal(recorded.starts.length, 0);
     assert.match(recorded.warnings.join('\n'), /first line is not a hello; connection closed/);
@@ -99,7 +122,7 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
 
   it('closes a connection with a wrong token, without echoing it', async () => {
     reset();
-    const result = await rawClient(socket, line({ t: 'hello', token: 'f'.repeat(32), pid: 500, v: 1 }) + start(501, 500), 1000);
+    const result = await rawClient(socket, line({ t: 'hello', token: 'f'.repeat(32), pid: 500, v: 1 }) + start(501, 500), CLOSE_WITHIN_MS);
     assert.ok(result.closedByServer);
     assert.equal(recorded.starts.length, 0);
     assert.match(recorded.warnings.join('\n'), /hello from pid 500 with an unknown token; connection closed/);
@@ -108,10 +131,15 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
   });
 
   it('closes a connection that never says hello', async () => {
-    reset();
-    const result = await rawClient(socket, '', 1000);
-    assert.ok(result.closedByServer);
-    assert.match(recorded.warnings.join('\n'), /no hello within 300 ms; connection closed/);
+    const { server: impatient, recorded: impatientRecorded } = recordingServer({ helloTimeoutMs: 300 });
+    try {
+      const env = impatient.register('x');
+      const result = await rawClient(env.PROCSCOPE_SOCKET, '', CLOSE_WITHIN_MS);
+      assert.ok(result.closedByServer);
+      assert.match(impatientRecorded.warnings.join('\n'), /no hello within 300 ms; connection closed/);
+    } finally {
+      impatient.dispose();
+    }
   });
 
   it('refuses an unsupported protocol version', async () => {
@@ -172,13 +200,13 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
   it('closes a connection sending a line over the cap, also one never finished', async () => {
     reset();
     const huge = line({ t: 'log', pid: 800, level: 20, levelname: 'INFO', process: 'P', msg: 'x'.repeat(MAX_LINE_BYTES) });
-    const result = await rawClient(socket, hello(800) + huge + start(801, 800), 1000);
+    const result = await rawClient(socket, hello(800) + huge + start(801, 800), CLOSE_WITHIN_MS);
     assert.ok(result.closedByServer);
     assert.equal(recorded.logs.length, 0);
     assert.equal(recorded.starts.length, 0);
     assert.match(recorded.warnings.join('\n'), /line longer than 65536 bytes; connection closed/);
     reset();
-    const endless = await rawClient(socket, hello(810) + 'y'.repeat(MAX_LINE_BYTES + 10), 1000);
+    const endless = await rawClient(socket, hello(810) + 'y'.repeat(MAX_LINE_BYTES + 10), CLOSE_WITHIN_MS);
     assert.ok(endless.closedByServer);
     assert.match(recorded.warnings.join('\n'), /launch-1 \(pid 810\): line longer than 65536 bytes/);
     await assertStillServing(820);
@@ -195,7 +223,7 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
 
   it('closes a connection after too many malformed lines', async () => {
     reset();
-    const result = await rawClient(socket, hello(850) + 'nope\n'.repeat(50), 1000);
+    const result = await rawClient(socket, hello(850) + 'nope\n'.repeat(50), CLOSE_WITHIN_MS);
     assert.ok(result.closedByServer);
     assert.equal(recorded.warnings.length, 21);
     assert.match(recorded.warnings[20], /more than 20 malformed lines; connection closed/);
@@ -235,14 +263,24 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
 
   it('refuses connections over the cap with one warning', async () => {
     const { server: small, recorded: smallRecorded } = recordingServer({ maxConnections: 2 });
+    const held: net.Socket[] = [];
     try {
       const env = small.register('x');
-      const clients = await Promise.all(
-        [0, 1, 2, 3].map(() => rawClient(env.PROCSCOPE_SOCKET, line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 1, v: 1 }), 300)),
-      );
-      assert.equal(clients.filter((c) => c.closedByServer).length, 2);
-      assert.equal(smallRecorded.warnings.filter((w) => /more than 2 instrumentation connections/.test(w)).length, 1);
+      const helloX = line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 1, v: 1 });
+      // Two clients that stay: once the server knows both, it is at its cap (whatever the machine's load).
+      for (let i = 0; i < 2; i++) {
+        const client = net.connect(env.PROCSCOPE_SOCKET, () => client.write(helloX));
+        client.on('error', () => undefined);
+        held.push(client);
+      }
+      await waitFor(() => small.openConnections('x') === 2, 10_000, 'the first two clients to be accepted');
+      // Two more, while the first two are still open: both refused (rawClient resolves when the server closes them).
+      const clients = await Promise.all([0, 1].map(() => rawClient(env.PROCSCOPE_SOCKET, helloX, CLOSE_WITHIN_MS)));
+      assert.deepEqual(clients.map((c) => c.closedByServer), [true, true]);
+      assert.equal(small.openConnections('x'), 2, 'the first two are kept');
+      assert.equal(smallRecorded.warnings.filter((w) => /more than 2 connections: a new one was refused/.test(w)).length, 1);
     } finally {
+      for (const client of held) client.destroy();
       small.dispose();
     }
   });
@@ -253,12 +291,17 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
     const client = net.connect(env.PROCSCOPE_SOCKET);
     await new Promise((r) => client.on('connect', r));
     client.write(line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 990, v: 1 }));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(server.openConnections('short'), 1);
+    await waitFor(() => server.openConnections('short') === 1, 10_000, 'the server to accept the hello');
     server.unregister('short');
     client.write(start(991, 990));
-    const idle = server.whenIdle('short', 2000);
-    setTimeout(() => client.end(), 50);
+    let settled = false;
+    const idle = server.whenIdle('short', 30_000).finally(() => (settled = true));
+    // The connection opened before unregister still reports...
+    await waitFor(() => recorded.starts.some((s) => s.pid === 991), 10_000, 'the start sent after unregister');
+    // ...and still counts as busy (a whenIdle with a short timeout gives up: it looked, and the connection is open).
+    assert.equal(await server.whenIdle('short', 100), false);
+    assert.equal(settled, false, 'whenIdle resolved while a connection of the launch was open');
+    client.end();
     assert.equal(await idle, true);
     assert.deepEqual(recorded.starts.map((s) => `${s.launchId} ${s.pid}`), ['short 991']);
     await rawClient(env.PROCSCOPE_SOCKET, line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 992, v: 1 }) + start(993, 992));
@@ -270,10 +313,11 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
     const env = server.register('lingering');
     const client = net.connect(env.PROCSCOPE_SOCKET);
     client.write(line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 995, v: 1 }));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => server.openConnections('lingering') === 1, 10_000, 'the server to accept the hello');
     assert.equal(await server.whenIdle('lingering', 100), false);
     client.destroy();
-    assert.equal(await server.whenIdle('lingering', 1000), true);
+    assert.equal(await server.whenIdle('lingering', 10_000), true);
+    server.unregister('lingering');
   });
 
   it('removes its directory on dispose and refuses to register after', () => {

@@ -49,10 +49,51 @@ export interface LogRecord {
   message: string;
 }
 
+/** `{"t":"sync",…}`: a Lock, RLock, Semaphore or BoundedSemaphore of the program was created, at `site`. */
+export interface SyncCreated {
+  pid: number;
+  id: string;
+  kind: string;
+  site: string;
+}
+
+/** `{"t":"hold",…}`: the sender acquired lock `id` (reported for its first acquisition). */
+export interface SyncHeld {
+  pid: number;
+  id: string;
+}
+
+/** `{"t":"wait",…}`: the sender starts a call that blocks on object `id`, holding the locks `holds`. */
+export interface SyncWait {
+  pid: number;
+  id: string;
+  kind: string;
+  /** The object's creation site (or, for Process.join, the call's), where the sender knows it; else empty. */
+  site: string;
+  holds: string[];
+  /** For Process.join: the pid of the process joined. */
+  target: number | undefined;
+  time: number;
+}
+
+/** `{"t":"woke",…}`: the sender's wait on `id` ended; `acquired`: it now holds that lock. */
+export interface SyncWoke {
+  pid: number;
+  id: string;
+  acquired: boolean;
+}
+
+export type SyncMessage =
+  | { type: 'sync'; value: SyncCreated }
+  | { type: 'hold'; value: SyncHeld }
+  | { type: 'wait'; value: SyncWait }
+  | { type: 'woke'; value: SyncWoke };
+
 export type Message =
   | { type: 'start'; value: ProcessStarted }
   | { type: 'exit'; value: ProcessExited }
-  | { type: 'log'; value: LogRecord };
+  | { type: 'log'; value: LogRecord }
+  | SyncMessage;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -60,6 +101,14 @@ type Fields = Record<string, unknown>;
 
 const MAX_PID = 0xffffffff;
 const MAX_TOKEN_LENGTH = 256;
+/** Longest accepted object id and kind, and most locks one wait may list as held. */
+const MAX_SYNC_ID_LENGTH = 256;
+const MAX_SYNC_KIND_LENGTH = 64;
+const MAX_HOLDS = 256;
+const SYNC_KINDS: readonly string[] = [
+  'Lock', 'RLock', 'Semaphore', 'BoundedSemaphore', 'Condition', 'Event', 'Barrier',
+  'Queue.get', 'Queue.put', 'JoinableQueue.join', 'Process.join',
+];
 
 function fail(error: string): { ok: false; error: string } {
   return { ok: false, error };
@@ -115,6 +164,64 @@ const LOG_FIELDS: Checks = [
   ['process', isString],
   ['msg', isString],
 ];
+
+const isSyncId = (v: unknown): v is string => isString(v) && v.length > 0 && v.length <= MAX_SYNC_ID_LENGTH && !/[\s\p{Cc}]/u.test(v);
+const isSyncKind = (v: unknown): v is string => isString(v) && v.length <= MAX_SYNC_KIND_LENGTH && SYNC_KINDS.includes(v);
+const isHolds = (v: unknown): v is string => isString(v) && v.split(' ').filter(Boolean).length <= MAX_HOLDS && v.split(' ').every((id) => id === '' || isSyncId(id));
+
+const SYNC_FIELDS: Checks = [['pid', isPid], ['id', isSyncId], ['kind', isSyncKind], ['site', isString]];
+const HOLD_FIELDS: Checks = [['pid', isPid], ['id', isSyncId]];
+const WAIT_FIELDS: Checks = [
+  ['pid', isPid],
+  ['id', isSyncId],
+  ['kind', isSyncKind],
+  ['site', isString],
+  ['holds', isHolds],
+  ['target', (v) => isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PID],
+  ['time', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0],
+];
+const WOKE_FIELDS: Checks = [['pid', isPid], ['id', isSyncId], ['acquired', isBoolean]];
+
+/** A synchronisation report (sync, hold, wait, woke), or why it was dropped. */
+function parseSync(fields: Fields): Parsed<SyncMessage> {
+  switch (fields.t) {
+    case 'sync': {
+      const wrong = wrongField(fields, SYNC_FIELDS);
+      if (wrong) return fail(`sync: ${wrong}`);
+      return { ok: true, value: { type: 'sync', value: { pid: fields.pid as number, id: fields.id as string, kind: fields.kind as string, site: sanitizeName(fields.site as string, 512) } } };
+    }
+    case 'hold': {
+      const wrong = wrongField(fields, HOLD_FIELDS);
+      if (wrong) return fail(`hold: ${wrong}`);
+      return { ok: true, value: { type: 'hold', value: { pid: fields.pid as number, id: fields.id as string } } };
+    }
+    case 'wait': {
+      const wrong = wrongField(fields, WAIT_FIELDS);
+      if (wrong) return fail(`wait: ${wrong}`);
+      const target = fields.target as number;
+      return {
+        ok: true,
+        value: {
+          type: 'wait',
+          value: {
+            pid: fields.pid as number,
+            id: fields.id as string,
+            kind: fields.kind as string,
+            site: sanitizeName(fields.site as string, 512),
+            holds: (fields.holds as string).split(' ').filter(Boolean),
+            target: target > 0 ? target : undefined,
+            time: fields.time as number,
+          },
+        },
+      };
+    }
+    default: {
+      const wrong = wrongField(fields, WOKE_FIELDS);
+      if (wrong) return fail(`woke: ${wrong}`);
+      return { ok: true, value: { type: 'woke', value: { pid: fields.pid as number, id: fields.id as string, acquired: fields.acquired as boolean } } };
+    }
+  }
+}
 
 /** The hello line, or why it is not one. */
 export function parseHello(line: string): Parsed<Hello> {
@@ -176,6 +283,11 @@ export function parseMessage(line: string): Parsed<Message> {
         },
       };
     }
+    case 'sync':
+    case 'hold':
+    case 'wait':
+    case 'woke':
+      return parseSync(fields);
     case 'hello':
       return fail('hello sent twice');
     default:

@@ -5,8 +5,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Emitter, type Disposable, type Event } from '../event';
+import { RejectionLog, REJECTION_SPELL_MS } from './rejections';
 import {
   MAX_LINE_BYTES, parseHello, parseMessage, type InstrumentEnv, type LogRecord, type ProcessExited, type ProcessStarted,
+  type SyncMessage,
 } from './protocol';
 
 export interface PythonProcessStarted extends ProcessStarted {
@@ -18,12 +20,18 @@ export interface PythonProcessExited extends ProcessExited {
 export interface PythonLogRecord extends LogRecord {
   launchId: string;
 }
+/** A report on a synchronisation object (created, held, waited on, woken from), from the process named in it. */
+export type PythonSyncReport = SyncMessage & { launchId: string };
 
 export interface InstrumentServerOptions {
   /** Open connections allowed at once; more are refused with a warning. Default 2048. */
   maxConnections?: number;
-  /** A connection must send its hello within this time. Default 5000 ms. */
+  /** A connection must send its hello within this time. Default 2000 ms (the helper sends it as it connects). */
   helloTimeoutMs?: number;
+  /** Connections still before their hello allowed at once; past it the oldest is closed. Default 64. */
+  maxUnauthenticated?: number;
+  /** How long a spell of refused connections is summed up in one warning. Default 10000 ms. */
+  rejectionSpellMs?: number;
   /** Malformed lines tolerated on one connection before it is closed. Default 20. */
   maxWarningsPerConnection?: number;
   /** Records below this level are dropped; 0 (NOTSET) drops them all. Default 20 (INFO). */
@@ -85,6 +93,8 @@ class Connection {
     }
   }
 
+  readonly openedAt = Date.now();
+
   describe(): string {
     return this.launchId === undefined ? 'a connection before its hello' : `${this.launchId} (pid ${this.pid})`;
   }
@@ -98,6 +108,7 @@ export class InstrumentServer implements Disposable {
   private readonly startEmitter = new Emitter<PythonProcessStarted>();
   private readonly exitEmitter = new Emitter<PythonProcessExited>();
   private readonly logEmitter = new Emitter<PythonLogRecord>();
+  private readonly syncEmitter = new Emitter<PythonSyncReport>();
   private readonly warningEmitter = new Emitter<string>();
   private readonly idleEmitter = new Emitter<void>();
 
@@ -107,6 +118,8 @@ export class InstrumentServer implements Disposable {
   readonly onDidExit: Event<PythonProcessExited> = this.exitEmitter.event;
   /** A record of multiprocessing's logger, at or above the current level. */
   readonly onDidLog: Event<PythonLogRecord> = this.logEmitter.event;
+  /** A process created, acquired, started or stopped waiting on a synchronisation object. */
+  readonly onDidSync: Event<PythonSyncReport> = this.syncEmitter.event;
   /** Something malformed or refused; the text is safe to log at WARNING. */
   readonly onWarning: Event<string> = this.warningEmitter.event;
 
@@ -118,18 +131,21 @@ export class InstrumentServer implements Disposable {
   private readonly launchByToken = new Map<string, string>();
   private readonly tokenByLaunch = new Map<string, string>();
   private readonly connections = new Set<Connection>();
-  private refusing = false;
   private disposed = false;
+  private readonly rejections: RejectionLog;
 
   constructor(options: InstrumentServerOptions = {}) {
     this.options = {
       maxConnections: options.maxConnections ?? 2048,
-      helloTimeoutMs: options.helloTimeoutMs ?? 5000,
+      helloTimeoutMs: options.helloTimeoutMs ?? 2000,
+      maxUnauthenticated: options.maxUnauthenticated ?? 64,
+      rejectionSpellMs: options.rejectionSpellMs ?? REJECTION_SPELL_MS,
       maxWarningsPerConnection: options.maxWarningsPerConnection ?? 20,
       tmpdir: options.tmpdir ?? os.tmpdir(),
       platform: options.platform ?? process.platform,
     };
     this.currentLevel = checkLevel(options.level ?? 20);
+    this.rejections = new RejectionLog((message) => this.warn(message), this.options.rejectionSpellMs);
   }
 
   /** The socket (or pipe) path, once something has been registered. */
@@ -169,6 +185,11 @@ export class InstrumentServer implements Disposable {
     this.launchByToken.delete(token);
   }
 
+  /** How many connections are open, those before their hello included. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   /** How many connections of this launch are open. */
   openConnections(launchId: string): number {
     let count = 0;
@@ -203,6 +224,7 @@ export class InstrumentServer implements Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.rejections.flush();
     for (const connection of this.connections) connection.close();
     this.connections.clear();
     this.server?.close();
@@ -212,7 +234,7 @@ export class InstrumentServer implements Disposable {
     this.launchByToken.clear();
     this.tokenByLaunch.clear();
     this.idleEmitter.fire();
-    for (const emitter of [this.startEmitter, this.exitEmitter, this.logEmitter, this.warningEmitter, this.idleEmitter]) {
+    for (const emitter of [this.startEmitter, this.exitEmitter, this.logEmitter, this.syncEmitter, this.warningEmitter, this.idleEmitter]) {
       emitter.dispose();
     }
   }
@@ -240,21 +262,27 @@ export class InstrumentServer implements Disposable {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.connections.size >= this.options.maxConnections) {
-      if (!this.refusing) this.warn(`more than ${this.options.maxConnections} instrumentation connections: refusing new ones`);
-      this.refusing = true;
-      socket.destroy();
-      return;
+    // Silent clients must not crowd out the helper, which says hello as it connects: past either cap, the oldest
+    // connection still before its hello makes room. Only when every connection is a known launch's is one refused.
+    const unauthenticated = [...this.connections].filter((c) => c.launchId === undefined);
+    if (unauthenticated.length >= this.options.maxUnauthenticated || this.connections.size >= this.options.maxConnections) {
+      const oldest = unauthenticated.reduce<Connection | undefined>((a, c) => (a === undefined || c.openedAt < a.openedAt ? c : a), undefined);
+      if (oldest) {
+        this.reject(oldest, 'no hello while others waited; connection closed');
+      } else {
+        this.rejections.refused(`instrumentation: more than ${this.options.maxConnections} connections: a new one was refused`);
+        socket.destroy();
+        return;
+      }
     }
-    this.refusing = false;
     const connection = new Connection(
       socket,
       (c, line) => this.handleLine(c, line),
-      (c) => this.drop(c, `line longer than ${MAX_LINE_BYTES} bytes`),
+      (c) => (c.launchId === undefined ? this.reject(c, `line longer than ${MAX_LINE_BYTES} bytes; connection closed`) : this.drop(c, `line longer than ${MAX_LINE_BYTES} bytes`)),
     );
     this.connections.add(connection);
     const helloTimer = setTimeout(() => {
-      if (connection.launchId === undefined) this.drop(connection, `no hello within ${this.options.helloTimeoutMs} ms`);
+      if (connection.launchId === undefined) this.reject(connection, `no hello within ${this.options.helloTimeoutMs} ms; connection closed`);
     }, this.options.helloTimeoutMs);
     helloTimer.unref();
     socket.on('data', (chunk: Buffer) => {
@@ -276,9 +304,9 @@ export class InstrumentServer implements Disposable {
   private handleLine(connection: Connection, line: string): void {
     if (connection.launchId === undefined) {
       const hello = parseHello(line);
-      if (!hello.ok) return this.drop(connection, hello.error);
+      if (!hello.ok) return this.reject(connection, `${hello.error}; connection closed`);
       const launchId = this.launchByToken.get(hello.value.token);
-      if (launchId === undefined) return this.drop(connection, `hello from pid ${hello.value.pid} with an unknown token`);
+      if (launchId === undefined) return this.reject(connection, `hello from pid ${hello.value.pid} with an unknown token; connection closed`);
       connection.launchId = launchId;
       connection.pid = hello.value.pid;
       this.idleEmitter.fire();
@@ -301,6 +329,11 @@ export class InstrumentServer implements Disposable {
         if (message.value.pid !== pid) return this.complain(connection, `log: pid ${message.value.pid} is not the sender`);
         if (this.currentLevel > 0 && message.value.level >= this.currentLevel) this.logEmitter.fire({ launchId, ...message.value });
         break;
+      default:
+        // A process speaks for itself only.
+        if (message.value.pid !== pid) return this.complain(connection, `${message.type}: pid ${message.value.pid} is not the sender`);
+        this.syncEmitter.fire({ launchId, ...message } as PythonSyncReport);
+        break;
     }
   }
 
@@ -312,6 +345,13 @@ export class InstrumentServer implements Disposable {
       return;
     }
     this.warn(`instrumentation: ${connection.describe()}: ${reason}; line dropped`);
+  }
+
+  /** Closes a connection that never proved itself; told at most once a spell, however many there are. */
+  private reject(connection: Connection, reason: string): void {
+    if (connection.isClosed) return;
+    connection.close();
+    this.rejections.refused(`instrumentation: ${connection.describe()}: ${reason}`);
   }
 
   private drop(connection: Connection, reason: string): void {
