@@ -1,6 +1,7 @@
 // What the Python helper reports, turned into events: multiprocessing children with their real names, daemon flags,
 // exit codes and logical parents, and the records of multiprocessing's logger. Also the launch side: the environment
 // that loads the helper, and knowing when a finished program's last reports are in.
+import type { SyncMessage } from '../instrument/protocol';
 import { InstrumentServer } from '../instrument/server';
 import { pythonEnv } from '../instrument/pythonEnv';
 import type { ProcessEvent } from '../model/events';
@@ -32,6 +33,8 @@ export interface PythonContext {
   level(): number;
   readonly discovery: Discovery;
   readonly source: ProcessSource | undefined;
+  /** A report on a synchronisation object (see syncGraph.ts). */
+  sync?(report: SyncMessage): void;
 }
 
 interface StartReport {
@@ -61,6 +64,7 @@ export class PythonReports {
     server.onDidStart((e) => this.enqueue(e.launchId, () => this.started(e.launchId, e)));
     server.onDidExit((e) => this.enqueue(e.launchId, async () => this.exited(e.launchId, e.pid, e.code)));
     server.onDidLog((e) => this.enqueue(e.launchId, async () => this.record(e.launchId, e.level, e.processName, e.message)));
+    server.onDidSync((e) => this.enqueue(e.launchId, async () => this.context.sync?.(e)));
     server.onWarning((message) => this.context.warn(`instrumentation: ${message}`));
     this.server = server;
     return server;

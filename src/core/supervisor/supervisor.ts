@@ -25,6 +25,7 @@ import type { WatchdogClient } from '../watchdog/client';
 import { Discovery, OWNER_VARIABLE } from './discovery';
 import { Policies, validatePolicy, type LaunchPolicy } from './policies';
 import { PythonReports } from './pythonReports';
+import { SyncGraph } from './syncGraph';
 
 /** What the host asks to start: a spec (validated again here), where to run it, and the definition it comes from. */
 export interface StartRequest {
@@ -109,6 +110,7 @@ export class Supervisor {
   private readonly writers = new Map<string, OutputWriter>();
   private readonly discovery: Discovery;
   private readonly python: PythonReports | undefined;
+  private readonly syncGraph: SyncGraph | undefined;
   private readonly policies: Policies;
   private readonly source: ProcessSource | undefined;
   private settings: SupervisorSettings;
@@ -138,7 +140,10 @@ export class Supervisor {
       restart: (id) => this.restart(id),
     });
     if (options.helperDir !== undefined) {
+      const sync = new SyncGraph({ state: this.state, emit: (event) => this.emit(event), log: (level, name, message) => this.log(level, name, message) });
+      this.syncGraph = sync;
       this.python = new PythonReports({
+        sync: (report) => sync.handle(report),
         state: this.state,
         emit: (event) => this.emit(event),
         warn: (message) => this.log(LEVELS.WARNING, MAIN_PROCESS, message),
@@ -576,6 +581,7 @@ export class Supervisor {
     this.discovery.dispose();
     this.policies.dispose();
     this.python?.dispose();
+    this.syncGraph?.dispose();
     for (const writer of this.writers.values()) writer.close();
     this.outputEmitter.dispose();
     this.state.dispose();

@@ -453,9 +453,15 @@ def _patch_util(module):
 
 
 def patch(module):
-    """Instrument multiprocessing.process or multiprocessing.util (idempotent)."""
+    """Instrument multiprocessing.process, .util, .synchronize or .queues (idempotent)."""
     name = getattr(module, '__name__', None)
     if name == 'multiprocessing.process':
         _patch_process(module)
     elif name == 'multiprocessing.util':
         _patch_util(module)
+    if name in ('multiprocessing.process', 'multiprocessing.synchronize', 'multiprocessing.queues'):
+        try:
+            from _procscope import sync  # waits on synchronisation objects (sync.py)
+            sync.patch(module)
+        except Exception:
+            pass

@@ -6,7 +6,7 @@
 import os
 import sys
 
-TARGETS = ('multiprocessing.process', 'multiprocessing.util')
+TARGETS = ('multiprocessing.process', 'multiprocessing.util', 'multiprocessing.synchronize', 'multiprocessing.queues')
 
 
 def install():

@@ -1,0 +1,109 @@
+// Synchronisation made visible (SPEC §3): who waits on which object, who holds it, deadlocks as they form. Real Python
+// programs (the examples and fixtures) under a real supervisor, whose rows and log are read as the extension reads them.
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { ReadonlyRow } from '../../src/core/model/row';
+import { cleanUpAll, fixture, makeService, ROOT, waitFor } from './helpers';
+import { pythonMissing } from './instrumentHarness';
+
+after(cleanUpAll);
+
+const example = (name: string) => resolve(ROOT, 'examples', name);
+const missing = pythonMissing();
+
+describe('synchronisation made visible', { skip: missing }, () => {
+  const { service, logger } = makeService({ pollIntervalMs: 200 });
+  const rowNamed = (rootId: string, name: string): ReadonlyRow | undefined => service.state.subtree(rootId).find((r) => r.name === name);
+
+  it('a deadlock: both waits, both holders and both sites, told at WARNING within a second of forming, the rows marked', async () => {
+    const program = await service.start({ command: 'python3', args: [example('23_deadlock.py')], cwd: resolve(ROOT, 'examples') });
+    const warning = await waitFor(() => logger.lines().find((l) => l.includes('deadlock: ')), 20_000, 'the deadlock WARNING');
+    const toldAt = Date.now();
+    assert.match(warning, /^\[WARNING\/MainProcess\] deadlock: (left waits on Lock \(23_deadlock\.py:22\) held by right, which waits on Lock \(23_deadlock\.py:21\) held by left|right waits on Lock \(23_deadlock\.py:21\) held by left, which waits on Lock \(23_deadlock\.py:22\) held by right)$/);
+    const left = rowNamed(program.id, 'left');
+    const right = rowNamed(program.id, 'right');
+    assert.ok(left && right, 'both workers are rows');
+    assert.deepEqual(service.get(left.id)?.waitingOn, { kind: 'Lock', site: '23_deadlock.py:22', holder: 'right' });
+    assert.deepEqual(service.get(right.id)?.waitingOn, { kind: 'Lock', site: '23_deadlock.py:21', holder: 'left' });
+    assert.ok(left.deadlocked && right.deadlocked, 'both rows are marked');
+    const formedAt = Math.max(left.waitingSince ?? Infinity, right.waitingSince ?? Infinity);
+    assert.ok(toldAt - formedAt <= 1000, `told ${toldAt - formedAt} ms after the cycle formed`);
+    await service.join(program.id, 20_000);
+    assert.equal(logger.lines().filter((l) => l.includes('deadlock: ')).length, 1, logger.lines().filter((l) => l.includes('deadlock: ')).join('\n'));
+    assert.equal(service.row(left.id)?.deadlocked, false, 'the mark goes with the processes');
+  });
+
+  for (const method of ['spawn', 'forkserver']) {
+    it(`a deadlock between ${method} children: the same locks are the same objects in every process`, async () => {
+      const before = logger.lines().length;
+      const program = await service.start({ command: 'python3', args: [fixture('python/deadlock_method.py'), method] });
+      const warning = await waitFor(() => logger.lines().slice(before).find((l) => l.includes('deadlock: ')), 30_000, 'the deadlock WARNING');
+      assert.match(warning, /deadlock: (one waits on Lock \(deadlock_method\.py:17\) held by two, which waits on Lock \(deadlock_method\.py:16\) held by one|two waits on Lock \(deadlock_method\.py:16\) held by one, which waits on Lock \(deadlock_method\.py:17\) held by two)$/);
+      await service.terminate(program.id);
+    });
+  }
+
+  it('a lock whose holder was killed: the waiter is told who held it and how it ended', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/dead_holder.py'), '5'] });
+    const warning = await waitFor(() => logger.lines().find((l) => l.includes('which exited with exitcode -9')), 20_000, 'the WARNING on the dead holder');
+    assert.match(warning, new RegExp(`^\\[WARNING/MainProcess\\] deadlock: ${program.name.replace(/[.]/g, '\\.')} waits on Lock \\(dead_holder\\.py:15\\) held by holder, which exited with exitcode -9 \\(SIGKILL\\)$`));
+    assert.deepEqual(service.get(program.id)?.waitingOn, { kind: 'Lock', site: 'dead_holder.py:15', holder: 'holder' });
+    await service.terminate(program.id);
+  });
+
+  it('contention alone is no deadlock: eight processes take turns on one Lock, with waits seen and no warning', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/contention.py'), '3'] });
+    let waitsSeen = 0;
+    const counting = service.onDidChange((ids) => {
+      for (const id of ids) if (service.row(id)?.waitingOn?.kind === 'Lock') waitsSeen++;
+    });
+    try {
+      const done = await service.join(program.id, 60_000);
+      assert.equal(done.exitCode, 0);
+    } finally {
+      counting.dispose();
+    }
+    const pastWaits = service.state.subtree(program.id).reduce((n, r) => n + r.waits.length, 0);
+    assert.ok(waitsSeen > 0 && pastWaits > 0, `waits were reported (${waitsSeen} seen, ${pastWaits} kept)`);
+    assert.deepEqual(logger.lines().filter((l) => l.includes('deadlock: ') && l.includes('contention')), []);
+    assert.ok(!logger.lines().some((l) => /deadlock: Process-\d+ waits on Lock \(contention\.py/.test(l)), 'no deadlock told');
+  });
+
+  it('Event, Condition, Semaphore, Queue and Process.join waits are shown with their creation sites', async () => {
+    const cases: [string, string, string][] = [
+      ['16_event.py', 'blocking', 'Event (16_event.py:20)'],
+      ['18_condition.py', 'consumer-1', 'Condition (18_condition.py:22)'],
+      ['19_semaphore.py', '', 'Semaphore (19_semaphore.py:16)'],
+      ['20_queue.py', 'consumer-1', 'Queue.get (20_queue.py:18)'],
+      ['17_lock.py', '', 'Lock (17_lock.py:17) held by worker-'],
+    ];
+    for (const [file, name, expected] of cases) {
+      const program = await service.start({ command: 'python3', args: [example(file)], cwd: resolve(ROOT, 'examples') });
+      const seen = new Set<string>();
+      const watching = service.onDidChange((ids) => {
+        for (const id of ids) {
+          const row = service.row(id);
+          if (row?.waitingOn && (!name || row.name === name)) seen.add(`${row.waitingOn.kind} (${row.waitingOn.site})${row.waitingOn.holder ? ` held by ${row.waitingOn.holder}` : ''}`);
+        }
+      });
+      try {
+        const done = await service.join(program.id, 30_000);
+        assert.equal(done.exitCode, 0, `${file} exits 0`);
+      } finally {
+        watching.dispose();
+      }
+      assert.ok([...seen].some((s) => s.startsWith(expected)), `${file}: expected a wait "${expected}…", saw ${JSON.stringify([...seen])}`);
+      // The program's main process joins its children: a wait on a process, named.
+      assert.ok(service.state.subtree(program.id).every((r) => !r.waitingOn), `${file}: no wait outlives the program`);
+    }
+  });
+
+  it('the main program joining a child waits on that child by name', async () => {
+    const program = await service.start({ command: 'python3', args: [example('05_daemon.py')], cwd: resolve(ROOT, 'examples') });
+    const joined = await waitFor(() => service.row(program.id)?.waitingOn ?? rowNamed(program.id, '05_daemon.py')?.waitingOn, 20_000, 'the main process to join');
+    assert.equal(joined.kind, 'Process.join');
+    assert.equal(joined.holder, 'non-daemon');
+    await service.join(program.id, 20_000);
+  });
+});
