@@ -21,9 +21,11 @@ export type RowFacts = Pick<ProcessSnapshot, 'alive' | 'exitCode' | 'pid' | 'dae
   & Partial<Pick<ProcessSnapshot, 'role' | 'ready' | 'restarts' | 'waitingOn'>>
   & { readonly args: readonly string[]; readonly ports?: readonly number[]; readonly phase?: string; readonly deadlocked?: boolean; readonly escaped?: boolean };
 
-/** `Lock (bank.py:12) held by Process-2`. */
+/** `Lock (bank.py:12) held by Process-2`; for a join, `Process-2 to exit (join at main.py:20)`. */
 export function describeWait(wait: WaitingOn): string {
-  return `${stripControl(wait.kind, 64)} (${stripControl(wait.site, 256)})${wait.holder ? ` held by ${stripControl(wait.holder, 256)}` : ''}`;
+  const site = stripControl(wait.site, 256);
+  if (wait.kind === 'Process.join' && wait.holder) return `${stripControl(wait.holder, 256)} to exit (join at ${site})`;
+  return `${stripControl(wait.kind, 64)} (${site})${wait.holder ? ` held by ${stripControl(wait.holder, 256)}` : ''}`;
 }
 
 /**

@@ -22,6 +22,8 @@ describe('how a process reads in the tree', () => {
     assert.equal(describeState({ ...base, pid: null, alive: false, phase: 'waiting for db (ready)' }), 'waiting for db (ready)');
     assert.equal(describeState({ ...base, pid: null, alive: false }), 'not started');
     assert.equal(describeState({ ...base, waitingOn: { kind: 'Lock', site: 'bank.py:12', holder: 'Process-2' } }), 'alive · waiting on Lock (bank.py:12) held by Process-2 · pid 4242');
+    assert.equal(describeState({ ...base, waitingOn: { kind: 'Process.join', site: 'main.py:20', holder: 'worker' } }), 'alive · waiting on worker to exit (join at main.py:20) · pid 4242');
+    assert.equal(describeState({ ...base, deadlocked: true, waitingOn: { kind: 'Lock', site: 'x.py:9', holder: 'Process-2' } }), 'alive · deadlocked: waiting on Lock (x.py:9) held by Process-2 · pid 4242');
   });
   it('shows the command of a discovered process, without control characters, ANSI escapes or direction marks', () => {
     const p = { ...base, kind: 'discovered' as const, command: '/bin/sleep', args: ['1\u001b[31m0\u0007'] };

@@ -107,3 +107,37 @@ describe('synchronisation made visible', { skip: missing }, () => {
     await service.join(program.id, 20_000);
   });
 });
+
+describe('the multiprocessing machinery, named', { skip: missing }, () => {
+  const { service, logger } = makeService({ pollIntervalMs: 100 });
+
+  it('a ProcessPoolExecutor worker that dies shows its exit code, is a pool-worker, and is told at ERROR', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/broken_pool.py')] });
+    const done = await service.join(program.id, 30_000);
+    assert.equal(done.exitCode, 1, 'BrokenProcessPool ends the program');
+    const workers = service.state.subtree(program.id).filter((r) => r.kind === 'python');
+    assert.ok(workers.length >= 1 && workers.every((r) => r.role === 'pool-worker'), JSON.stringify(workers.map((r) => [r.name, r.role])));
+    const dead = workers.find((r) => r.exitCode === 3);
+    assert.ok(dead, `a worker with exitcode 3: ${JSON.stringify(workers.map((r) => [r.name, r.exitCode]))}`);
+    assert.ok(logger.lines().includes(`[ERROR/${dead.name}] pool worker exited with exitcode 3: its pool cannot go on (a ProcessPoolExecutor raises BrokenProcessPool)`), logger.lines().join('\n'));
+    assert.match(service.output(program.id), /BrokenProcessPool/);
+  });
+
+  it('forkserver children nest under the process that started them, not under the forkserver, which is named', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/deadlock_method.py'), 'forkserver'] });
+    const children = await waitFor(() => {
+      const rows = service.state.subtree(program.id);
+      const one = rows.find((r) => r.name === 'one');
+      const server = rows.find((r) => r.role === 'forkserver');
+      return one && two(rows) && server ? { one, server } : undefined;
+    }, 20_000, 'the children and the forkserver');
+    assert.equal(children.one.parentId, program.id, 'one nests under the program (its logical parent)');
+    assert.equal(children.one.osParentPid, children.server.pid, 'the forkserver forked it');
+    assert.equal(children.one.role, undefined, 'a Process, not the forkserver');
+    await service.terminate(program.id);
+  });
+});
+
+function two(rows: readonly ReadonlyRow[]): ReadonlyRow | undefined {
+  return rows.find((r) => r.name === 'two');
+}

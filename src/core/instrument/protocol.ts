@@ -32,6 +32,8 @@ export interface ProcessStarted {
   method: StartMethod;
   /** Epoch milliseconds. */
   time: number;
+  /** What it is in multiprocessing's machinery, told by the function it runs (a ProcessPoolExecutor's worker). */
+  role?: 'pool-worker' | 'manager';
 }
 
 /** `{"t":"exit",…}`, sent by the parent when it first observes the exit code (-N: killed by signal N). */
@@ -255,6 +257,7 @@ export function parseMessage(line: string): Parsed<Message> {
             daemon: fields.daemon as boolean,
             method: fields.method as StartMethod,
             time: fields.time as number,
+            ...(fields.role === 'pool-worker' || fields.role === 'manager' ? { role: fields.role } : {}),
           },
         },
       };

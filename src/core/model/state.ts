@@ -295,7 +295,8 @@ export class ProcessState {
           ppid: event.ppid,
           daemon: event.daemon,
           startMethod: event.method,
-          role: event.role ?? row.role,
+          // What it is now is known: a Process (forked by the forkserver, it carried the forkserver's argv when first seen).
+          role: event.role,
           osParentPid: event.osParentPid,
           startTime: event.startTime ?? row.startTime,
           cwd: this.rows.get(row.rootId)?.cwd ?? row.cwd,

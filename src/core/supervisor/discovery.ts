@@ -418,7 +418,8 @@ export class Discovery {
       const row = this.context.state.get(id);
       if (argv.length === 0 || !row || !row.alive || row.pid !== pid) return;
       this.context.emit({ type: 'command', id, command: argv[0], args: argv.slice(1) });
-      const role = machineryRole(argv);
+      // A multiprocessing.Process forked by the forkserver carries the forkserver's argv: it is still a Process.
+      const role = row.kind === 'python' ? undefined : machineryRole(argv);
       if (role && row.role === undefined) this.context.emit({ type: 'role', id, role });
     } finally {
       this.reading.delete(id);

@@ -2,6 +2,7 @@
 // exit codes and logical parents, and the records of multiprocessing's logger. Also the launch side: the environment
 // that loads the helper, and knowing when a finished program's last reports are in.
 import type { SyncMessage } from '../instrument/protocol';
+import { endedInWords } from '../status';
 import { InstrumentServer } from '../instrument/server';
 import { pythonEnv } from '../instrument/pythonEnv';
 import type { ProcessEvent } from '../model/events';
@@ -29,6 +30,7 @@ export interface PythonContext {
   emit(event: ProcessEvent): void;
   warn(message: string): void;
   debug(process: string, message: string): void;
+  error(process: string, message: string): void;
   /** The level records are forwarded at (procscope.logLevel; 0 forwards none). */
   level(): number;
   readonly discovery: Discovery;
@@ -44,6 +46,7 @@ interface StartReport {
   daemon: boolean;
   method: string;
   time: number;
+  role?: ProcessRole;
 }
 
 export class PythonReports {
@@ -151,7 +154,7 @@ export class PythonReports {
     const id = existing?.id ?? state.allocateId();
     this.context.emit({
       type: 'pythonStarted', id, parentId: parent.id, name: report.name, at: report.time || Date.now(), pid: report.pid, ppid: report.ppid,
-      daemon: report.daemon, method: report.method, startTime, role: roleOfName(report.name),
+      daemon: report.daemon, method: report.method, startTime, role: report.role ?? roleOfName(report.name),
       osParentPid: osParentPid !== undefined && osParentPid !== report.ppid ? osParentPid : undefined,
     });
     this.context.debug(report.name, `${report.daemon ? 'daemon ' : ''}process started by ${parent.name} with pid ${report.pid} (${report.method})`);
@@ -174,7 +177,12 @@ export class PythonReports {
     if (!state.get(launchId)) return;
     const candidates = state.subtree(launchId).filter((row) => row.pid === pid && row.kind === 'python');
     const row = candidates.find((r) => r.alive) ?? [...candidates].reverse().find((r) => r.exitCode === null);
-    if (row) this.context.emit({ type: 'exited', id: row.id, at: Date.now(), exitCode: code });
+    if (!row) return;
+    this.context.emit({ type: 'exited', id: row.id, at: Date.now(), exitCode: code });
+    // A pool's worker does not end by itself (Pool.terminate() ends them with SIGTERM): one that dies breaks its pool.
+    if (row.role === 'pool-worker' && code !== 0 && code !== -15) {
+      this.context.error(row.name, `pool worker ${endedInWords(code)}: its pool cannot go on (a ProcessPoolExecutor raises BrokenProcessPool)`);
+    }
   }
 
   /** A record of multiprocessing's own logger, shown as log_to_stderr() prints it, after the launched program's name. */

@@ -148,6 +148,7 @@ export class Supervisor {
         emit: (event) => this.emit(event),
         warn: (message) => this.log(LEVELS.WARNING, MAIN_PROCESS, message),
         debug: (name, message) => this.log(LEVELS.DEBUG, name, message),
+        error: (name, message) => this.log(LEVELS.ERROR, name, message),
         level: () => this.settings.logLevel,
         discovery: this.discovery,
         source: this.source,

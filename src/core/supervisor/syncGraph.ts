@@ -56,7 +56,9 @@ export class SyncGraph {
 
   constructor(private readonly context: SyncContext) {
     // A holder's exit can turn a wait into a deadlock; a waiter's exit ends its wait.
+    // A waiter's row may come after its first report (a child's own connection can be faster than its parent's).
     this.subscription = context.state.onDidChange(() => {
+      for (const pid of this.waits.keys()) this.publish(pid);
       if (this.waits.size > 0 || this.marked.size > 0) this.check();
     });
   }

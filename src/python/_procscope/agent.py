@@ -226,6 +226,21 @@ def _start_method(process, popen):
     return method if method in START_METHODS else 'spawn'
 
 
+# What a Process is in multiprocessing's machinery, told by the function it runs (its name does not say, for a
+# ProcessPoolExecutor's workers: ForkProcess-1…).
+_ROLE_TARGETS = {
+    ('concurrent.futures.process', '_process_worker'): 'pool-worker',
+    ('multiprocessing.pool', 'worker'): 'pool-worker',
+    ('multiprocessing.managers', '_run_server'): 'manager',
+}
+
+
+def _role(process):
+    target = getattr(process, '_target', None)
+    key = (getattr(target, '__module__', None), getattr(target, '__name__', None))
+    return _ROLE_TARGETS.get(key, '')
+
+
 def _report_start(process, popen):
     try:
         pid = popen.pid
@@ -237,6 +252,7 @@ def _report_start(process, popen):
             ('daemon', bool(process.daemon)),
             ('method', _start_method(process, popen)),
             ('time', time.time() * 1000.0),
+            ('role', _role(process)),
         )))
         if _watch_returncode(type(popen)):
             returncode = popen.__dict__.get('returncode')

@@ -129,23 +129,54 @@ def _end(ident, acquired):
     _send((('t', 'woke'), ('pid', os.getpid()), ('id', ident), ('acquired', bool(acquired))))
 
 
-def _reported_wait(ident, kind, site, call, *args, target=0):
-    """Run `call(*args)`, a call that would block, between a wait report and a wake report."""
+def _reported_wait(ident, kind, site, target, call, args, kwargs):
+    """Run `call(*args, **kwargs)`, a call that would block, between a wait report and a wake report."""
     try:
         began = _begin(ident, kind, site, target)
     except Exception:
         began = False
     if not began:
-        return call(*args)
+        return call(*args, **kwargs)
     result = False
     try:
-        result = call(*args)
+        result = call(*args, **kwargs)
         return result
     finally:
         try:
             _end(ident, kind in _HOLDER_KINDS and result is True)
         except Exception:
             pass
+
+
+def _wrap_wait(cls, name, plan):
+    """Wrap cls.NAME so that a call `plan` says would block ((id, kind, site, target), else None) is reported.
+
+    The wrapper keeps what it needs in its closure and falls back to the original on any failure of its own: late in
+    interpreter shutdown this module's globals may already be gone.
+    """
+    original = cls.__dict__.get(name)
+    if original is None or getattr(original, '_procscope_wraps', None) is not None:
+        return
+    reported_wait = _reported_wait
+
+    def wrapper(self, *args, **kwargs):
+        try:
+            what = plan(self, *args, **kwargs)
+        except Exception:
+            what = None
+        if what is None:
+            return original(self, *args, **kwargs)
+        ident, kind, site, target = what
+        return reported_wait(ident, kind, site, target, original, (self,) + args, kwargs)
+
+    for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
+        try:
+            setattr(wrapper, attribute, getattr(original, attribute))
+        except Exception:
+            pass
+    wrapper.__wrapped__ = original
+    wrapper._procscope_wraps = original
+    setattr(cls, name, wrapper)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -164,10 +195,14 @@ def _wrap_acquire(lock):
     site = lock.__dict__.get('_procscope_site', '')
     holder = kind in _HOLDER_KINDS and not lock.__dict__.get('_procscope_internal', False)
 
+    reported_wait = _reported_wait
+    send = _send
+    getpid = os.getpid
+
     def blocking(block, timeout):
         if not block or (timeout is not None and timeout <= 0):
             return native(block, timeout)
-        return _reported_wait(ident, kind, site, native, block, timeout)
+        return reported_wait(ident, kind, site, 0, native, (block, timeout), {})
 
     def acquire(block=True, timeout=None):
         if native(False):
@@ -178,8 +213,10 @@ def _wrap_acquire(lock):
         acquired = native(False) or blocking(block, timeout)
         if acquired:
             lock.__dict__['acquire'] = acquire
-            # After a wait, the wake report said it already.
-            _send((('t', 'hold'), ('pid', os.getpid()), ('id', ident)))
+            try:
+                send((('t', 'hold'), ('pid', getpid()), ('id', ident)))
+            except Exception:
+                pass
         return acquired
 
     for function in (acquire, first_acquire):
@@ -235,75 +272,73 @@ def _patch_synchronize(module):
     _patch_waits(module)
 
 
-def _wrap_method(cls, name, make):
-    original = cls.__dict__.get(name)
-    if original is None or getattr(original, '_procscope_wraps', None) is not None:
-        return
-    wrapper = make(original)
-    for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
-        try:
-            setattr(wrapper, attribute, getattr(original, attribute))
-        except Exception:
-            pass
-    wrapper.__wrapped__ = original
-    wrapper._procscope_wraps = original
-    setattr(cls, name, wrapper)
-
-
 def _semlock_ident(semlock_object):
-    try:
-        return _identity(semlock_object)
-    except Exception:
-        return None
+    return _identity(semlock_object) if semlock_object is not None else None
 
 
 def _site_known(semlock_object):
     return semlock_object.__dict__.get('_procscope_site', '') if semlock_object is not None else ''
 
 
+def _no_wait(timeout):
+    return timeout is not None and timeout <= 0
+
+
+def _plan_condition_wait(self, timeout=None):
+    semaphore = self._wait_semaphore
+    return None if _no_wait(timeout) else (_semlock_ident(semaphore), 'Condition', _site_known(semaphore), 0)
+
+
+def _plan_event_wait(self, timeout=None):
+    flag = self._flag
+    if _no_wait(timeout) or flag._semlock._get_value() > 0:  # set already (macOS cannot tell: raises, no report)
+        return None
+    return (_semlock_ident(flag), 'Event', _site_known(flag), 0)
+
+
+def _plan_barrier_wait(self, timeout=None):
+    semaphore = self._cond._wait_semaphore
+    return (_semlock_ident(semaphore), 'Barrier', _site_known(semaphore), 0)
+
+
+def _plan_queue_get(self, block=True, timeout=None):
+    if not block or _no_wait(timeout) or self._poll():
+        return None
+    return (_semlock_ident(self._rlock), 'Queue.get', _site_known(self._rlock), 0)
+
+
+def _plan_queue_put(self, obj, block=True, timeout=None):
+    if not block or _no_wait(timeout) or self._sem._semlock._get_value() > 0:
+        return None
+    return (_semlock_ident(self._rlock), 'Queue.put', _site_known(self._rlock), 0)
+
+
+def _plan_queue_join(self):
+    if self._unfinished_tasks._semlock._is_zero():
+        return None
+    return (_semlock_ident(self._rlock), 'JoinableQueue.join', _site_known(self._rlock), 0)
+
+
+def _plan_process_join(self, timeout=None):
+    popen = self.__dict__.get('_popen')
+    if popen is None or _no_wait(timeout) or popen.poll() is not None:
+        return None
+    return ('pid:%d' % popen.pid, 'Process.join', _site_of(_caller()), popen.pid)
+
+
 def _patch_waits(module):
     condition = getattr(module, 'Condition', None)
     if condition is not None:
-        def make(original):
-            def wait(self, timeout=None):
-                semaphore = getattr(self, '_wait_semaphore', None)
-                ident = _semlock_ident(semaphore) if semaphore is not None else None
-                if ident is None or (timeout is not None and timeout <= 0):
-                    return original(self, timeout)
-                return _reported_wait(ident, 'Condition', _site_known(semaphore), original, self, timeout)
-            return wait
-        _wrap_method(condition, 'wait', make)
-
+        _wrap_wait(condition, 'wait', _plan_condition_wait)
     event = getattr(module, 'Event', None)
     if event is not None:
-        def make(original):
-            def wait(self, timeout=None):
-                flag = getattr(self, '_flag', None)
-                try:
-                    is_set = flag._semlock._get_value() > 0
-                except Exception:
-                    is_set = True  # cannot tell (macOS): do not report
-                ident = _semlock_ident(flag) if flag is not None else None
-                if is_set or ident is None or (timeout is not None and timeout <= 0):
-                    return original(self, timeout)
-                return _reported_wait(ident, 'Event', _site_known(flag), original, self, timeout)
-            return wait
-        _wrap_method(event, 'wait', make)
-
+        _wrap_wait(event, 'wait', _plan_event_wait)
     barrier = getattr(module, 'Barrier', None)
     if barrier is not None:
-        def make(original):
-            def wait(self, timeout=None):
-                semaphore = getattr(getattr(self, '_cond', None), '_wait_semaphore', None)
-                ident = _semlock_ident(semaphore) if semaphore is not None else None
-                if ident is None:
-                    return original(self, timeout)
-                return _reported_wait(ident, 'Barrier', _site_known(semaphore), original, self, timeout)
-            return wait
         # threading.Barrier.wait is inherited: wrap it on the subclass only.
         if 'wait' not in barrier.__dict__:
             barrier.wait = barrier.__mro__[1].__dict__['wait']
-        _wrap_method(barrier, 'wait', make)
+        _wrap_wait(barrier, 'wait', _plan_barrier_wait)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -312,53 +347,12 @@ def _patch_waits(module):
 def _patch_queues(module):
     queue = getattr(module, 'Queue', None)
     if queue is not None:
-        def make_get(original):
-            def get(self, block=True, timeout=None):
-                if not block or (timeout is not None and timeout <= 0):
-                    return original(self, block, timeout)
-                try:
-                    ready = self._poll()
-                except Exception:
-                    ready = True
-                lock = getattr(self, '_rlock', None)
-                ident = _semlock_ident(lock) if lock is not None else None
-                if ready or ident is None:
-                    return original(self, block, timeout)
-                return _reported_wait(ident, 'Queue.get', _site_known(lock), original, self, block, timeout)
-            return get
-
-        def make_put(original):
-            def put(self, obj, block=True, timeout=None):
-                semaphore = getattr(self, '_sem', None)
-                try:
-                    full = block and (timeout is None or timeout > 0) and semaphore._semlock._get_value() == 0
-                except Exception:
-                    full = False
-                lock = getattr(self, '_rlock', None)
-                ident = _semlock_ident(lock) if lock is not None else None
-                if not full or ident is None:
-                    return original(self, obj, block, timeout)
-                return _reported_wait(ident, 'Queue.put', _site_known(lock), original, self, obj, block, timeout)
-            return put
-
-        _wrap_method(queue, 'get', make_get)
-        _wrap_method(queue, 'put', make_put)
-
+        _wrap_wait(queue, 'get', _plan_queue_get)
+        _wrap_wait(queue, 'put', _plan_queue_put)
     joinable = getattr(module, 'JoinableQueue', None)
     if joinable is not None:
-        def make_join(original):
-            def join(self):
-                try:
-                    done = self._unfinished_tasks._semlock._is_zero()
-                except Exception:
-                    done = True
-                lock = getattr(self, '_rlock', None)
-                ident = _semlock_ident(lock) if lock is not None else None
-                if done or ident is None:
-                    return original(self)
-                return _reported_wait(ident, 'JoinableQueue.join', _site_known(lock), original, self)
-            return join
-        _wrap_method(joinable, 'join', make_join)
+        _wrap_wait(joinable, 'put', _plan_queue_put)  # its own put, not Queue's
+        _wrap_wait(joinable, 'join', _plan_queue_join)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -366,22 +360,8 @@ def _patch_queues(module):
 
 def _patch_process(module):
     base = getattr(module, 'BaseProcess', None)
-    if base is None:
-        return
-
-    def make(original):
-        def join(self, timeout=None):
-            popen = self.__dict__.get('_popen')
-            try:
-                running = popen is not None and popen.poll() is None
-            except Exception:
-                running = False
-            if not running or (timeout is not None and timeout <= 0):
-                return original(self, timeout)
-            pid = popen.pid
-            return _reported_wait('pid:%d' % pid, 'Process.join', _site_of(_caller()), original, self, timeout, target=pid)
-        return join
-    _wrap_method(base, 'join', make)
+    if base is not None:
+        _wrap_wait(base, 'join', _plan_process_join)
 
 
 def patch(module):
