@@ -24,7 +24,8 @@ describe('readiness probes', () => {
     const p = await service.start({ command: 'sh', args: ['-c', 'echo starting; sleep 0.3; echo "listening on 8080"; sleep 30'], name: 'lines' }, { policy: { ready: { logLine: 'listening on \\d+' } } });
     assert.equal(p.ready, undefined);
     await waitFor(() => service.get(p.id)?.ready === true, 10_000, 'ready');
-    assert.ok(logger.lines().includes('[INFO/lines] ready (log line /listening on \\d+/)'));
+    // The supervisor logs the record right after the ready event: it comes next, not necessarily in the same read.
+    await waitFor(() => logger.lines().includes('[INFO/lines] ready (log line /listening on \\d+/)'), 10_000, 'the ready record');
     await service.kill(p.id);
   });
 
@@ -38,7 +39,10 @@ describe('readiness probes', () => {
 
   it('an http URL: ready on a 2xx or 3xx answer, not before', async () => {
     let healthy = false;
+    /** Probe requests answered 503 so far. */
+    let unhealthyAnswers = 0;
     const server = http.createServer((_req, res) => {
+      if (!healthy) unhealthyAnswers++;
       res.statusCode = healthy ? 204 : 503;
       res.end();
     });
@@ -46,7 +50,8 @@ describe('readiness probes', () => {
     const { port } = server.address() as net.AddressInfo;
     try {
       const p = await service.start({ command: 'sleep', args: ['30'], name: 'web' }, { policy: { ready: { http: `http://127.0.0.1:${port}/health` } } });
-      await new Promise((r) => setTimeout(r, 1200));
+      // The probe asks again only after judging the answer before: a third request means two 503s were judged not ready.
+      await waitFor(() => unhealthyAnswers >= 3, 15_000, 'the probe to be answered 503 three times');
       assert.equal(service.get(p.id)?.ready, undefined, 'a 503 is not ready');
       healthy = true;
       await waitFor(() => service.get(p.id)?.ready === true, 10_000, 'ready');
@@ -59,13 +64,27 @@ describe('readiness probes', () => {
   it('a command: ready once it exits 0; not ready in time is an ERROR and the row says so', async () => {
     const p = await service.start({ command: 'sleep', args: ['30'], name: 'probed' }, { policy: { ready: { command: 'test -e /definitely/not/here', timeoutMs: 1200 } } });
     await waitFor(() => service.get(p.id)?.ready === false, 10_000, 'not ready');
-    assert.ok(logger.lines().some((l) => l.startsWith('[ERROR/probed] not ready after 1200 ms')));
+    await waitFor(() => logger.lines().some((l) => l.startsWith('[ERROR/probed] not ready after 1200 ms')), 10_000, 'the not-ready ERROR');
     await service.kill(p.id);
     const q = await service.start({ command: 'sleep', args: ['30'], name: 'probed-ok' }, { policy: { ready: { command: 'true' } } });
     await waitFor(() => service.get(q.id)?.ready === true, 10_000, 'ready');
     await service.kill(q.id);
   });
 });
+
+/**
+ * Waits until the supervisor has handled the exit of `name` (logged after line `since`), restart policy included: it
+ * decides on a restart, and logs "restarting in N ms", while it handles the exit, before it logs "process exiting".
+ */
+async function policyHasSeenExit(name: string, since: number): Promise<void> {
+  await waitFor(() => logger.lines().slice(since).some((l) => l.startsWith(`[INFO/${name}] process exiting with exitcode `)), 10_000,
+    `the supervisor to log the exit of ${name}`);
+}
+
+/** Restarts the policy scheduled for `name` since line `since`. */
+function restartsLogged(name: string, since: number): string[] {
+  return logger.lines().slice(since).filter((l) => l.startsWith(`[INFO/${name}] `) && / restarting in \d+ ms /.test(l));
+}
 
 describe('restart policies', () => {
   it('on-failure: a process that fails at once is restarted with back-off until the crash-loop breaker trips after 5', async () => {
@@ -85,7 +104,9 @@ describe('restart policies', () => {
   it('on-failure: a clean exit is not restarted', async () => {
     const p = await service.start({ command: 'true', name: 'clean' }, { policy: { restart: 'on-failure' } });
     await service.join(p.id);
-    await new Promise((r) => setTimeout(r, 1000));
+    await policyHasSeenExit('clean', 0);
+    assert.deepEqual(restartsLogged('clean', 0), [], 'a restart was scheduled');
+    assert.equal(service.row(p.id)?.phase, undefined);
     assert.equal(service.get(p.id)?.restarts, 0);
   });
 
@@ -99,8 +120,11 @@ describe('restart policies', () => {
     assert.equal(back.id, p.id);
     assert.equal(back.restarts, 1);
     assert.equal(back.lastExitCode, -9);
+    const marker = logger.lines().length;
     await service.terminate(p.id);
-    await new Promise((r) => setTimeout(r, 1500));
+    await policyHasSeenExit('ticker', marker);
+    assert.deepEqual(restartsLogged('ticker', marker), [], 'a restart was scheduled after a stop by hand');
+    assert.equal(service.row(p.id)?.phase, undefined);
     assert.equal(service.get(p.id)?.alive, false, 'terminated by hand: not restarted');
     assert.equal(service.get(p.id)?.restarts, 1);
     assert.ok(!isRunning(back.pid as number));
@@ -108,8 +132,11 @@ describe('restart policies', () => {
 
   it('Stop All stops the policies too', async () => {
     const p = await service.start({ command: 'sleep', args: ['300'], name: 'forever' }, { policy: { restart: 'always' } });
+    const marker = logger.lines().length;
     await service.stopAll();
-    await new Promise((r) => setTimeout(r, 1500));
+    await policyHasSeenExit('forever', marker);
+    assert.deepEqual(restartsLogged('forever', marker), [], 'a restart was scheduled after Stop All');
+    assert.equal(service.row(p.id)?.phase, undefined);
     assert.equal(service.get(p.id)?.alive, false);
     assert.equal(service.get(p.id)?.restarts, 0);
   });

@@ -1,16 +1,31 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatRecord } from '../../src/core/levels';
 import { pythonEnv, type InstrumentServer } from '../../src/core/instrument';
+import { waitFor } from './helpers';
 import {
-  HELPER_DIR, PYTHON, PYTHON_FIXTURES, bareEnv, pythonMissing, recordingServer, runInstrumented, runPython, type Recorded,
+  HELPER_DIR, PYTHON, PYTHON_FIXTURES, bareEnv, line, pythonMissing, rawClient, recordingServer, runInstrumented, runPython, type Recorded,
 } from './instrumentHarness';
 
 const missing = pythonMissing();
+
+/** Live processes (on Linux: zombies have no environment) whose environment names `socket` as PROCSCOPE_SOCKET. */
+function processesReportingTo(socket: string): number[] {
+  if (!existsSync('/proc/self/environ')) return [];
+  const wanted = `PROCSCOPE_SOCKET=${socket}`;
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(wanted);
+    } catch {
+      return false; // gone, or not ours
+    }
+  });
+}
+
 const METHODS = ['fork', 'spawn', 'forkserver'] as const;
 
 describe('the Python helper, through a real InstrumentServer', { skip: missing }, () => {
@@ -21,12 +36,30 @@ describe('the Python helper, through a real InstrumentServer', { skip: missing }
   before(() => ({ server, recorded } = recordingServer({ level: 5 })));
   after(() => server.dispose());
 
+  /**
+   * Positive evidence that whatever the processes of the runs so far could send has been handled by the server: none of
+   * them is alive any more, and the server has read a connection made after they all ended (the kernel hands connections
+   * over in order, and connections still before their hello keep whenIdle waiting).
+   */
+  async function everyReportHandled(launchId: string): Promise<void> {
+    // runPython resolved on 'close': every process holding its stdout/stderr (multiprocessing's helper processes too)
+    // has ended. On Linux, also nothing that inherited the helper's environment is left.
+    await waitFor(() => processesReportingTo(server.path as string).length === 0, 15_000, 'every instrumented process to end');
+    const probe = `${launchId}-probe`;
+    const env = server.register(probe);
+    await rawClient(env.PROCSCOPE_SOCKET, line({ t: 'hello', token: env.PROCSCOPE_TOKEN, pid: 1, v: 1 }) +
+      line({ t: 'start', pid: 2, ppid: 1, name: 'probe', daemon: false, method: 'fork', time: 1 }));
+    await waitFor(() => recorded.starts.some((s) => s.launchId === probe), 10_000, 'the probe connection to be read');
+    server.unregister(probe);
+    assert.equal(await server.whenIdle(launchId, 15_000), true, 'connections of the launch, or before their hello, still open');
+  }
+
   /** Runs a fixture instrumented and returns the run with the events of its launch only. */
   async function instrumented(args: string[], options: { level?: number; baseEnv?: Record<string, string>; python?: string } = {}) {
     const launchId = `launch-${++launches}`;
     const run = await runInstrumented(server, launchId, args, options);
     const mine = <T extends { launchId: string }>(events: T[]) => events.filter((e) => e.launchId === launchId);
-    return { run, starts: mine(recorded.starts), exits: mine(recorded.exits), logs: mine(recorded.logs) };
+    return { launchId, run, starts: mine(recorded.starts), exits: mine(recorded.exits), logs: mine(recorded.logs) };
   }
 
   for (const method of METHODS) {
@@ -48,12 +81,16 @@ describe('the Python helper, through a real InstrumentServer', { skip: missing }
     });
 
     it(`forwards ${method} records from the program's processes only, not from multiprocessing's helper processes`, async () => {
-      const { run, starts, logs } = await instrumented(['exit_codes.py', method], { level: 5 });
+      const { launchId, run } = await instrumented(['exit_codes.py', method], { level: 5 });
+      // multiprocessing's helper processes may outlive the program: a report of theirs after it ended would be refused
+      // with a warning. Judge only once every one of them has ended and all they sent has been read.
+      await everyReportHandled(launchId);
+      const starts = recorded.starts.filter((s) => s.launchId === launchId);
+      const logs = recorded.logs.filter((r) => r.launchId === launchId);
       const pids = new Set([run.pid, ...starts.map((s) => s.pid)]);
       assert.ok(logs.length > 0);
       assert.deepEqual(logs.filter((r) => !pids.has(r.pid)), []);
       assert.ok(logs.some((r) => r.pid === run.pid && r.message === 'process shutting down'));
-      await new Promise((r) => setTimeout(r, 300)); // a helper reporting after the program ended would be refused now
       assert.deepEqual(recorded.warnings, []);
     });
 
