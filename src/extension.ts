@@ -18,6 +18,7 @@ import { LogChannel } from './output/logChannel';
 import { ProcessOutputDocuments } from './output/processOutputDocuments';
 import { registerTracebackLinks } from './output/tracebackLinks';
 import { ProcessStatusBar } from './statusBar';
+import { registerTimeline } from './timeline/timelinePanel';
 import { ProcessTreeProvider } from './tree/processTreeProvider';
 
 let service: ProcessService | undefined;
@@ -42,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ProcSc
   const tree = new ProcessTreeProvider(processes, definitions.runner);
   const outputs = new ProcessOutputDocuments(processes);
   const changes = new vscode.EventEmitter<void>();
+  const treeView = vscode.window.createTreeView('procscope.processes', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(
     settings, channel, tree, outputs, changes, definitions,
     settings.onDidChange(() => {
@@ -49,7 +51,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ProcSc
       void processes.configure();
     }),
     processes.onDidChange(() => changes.fire()),
-    vscode.window.createTreeView('procscope.processes', { treeDataProvider: tree, showCollapseAll: true }),
+    treeView,
+    registerTimeline(context.extensionUri, processes, treeView, definitions.runner),
     new ProcessStatusBar(processes),
     registerTracebackLinks(processes),
     new OutputEcho(processes, logger, () => settings.value.echoOutput),

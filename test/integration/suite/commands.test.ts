@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { readManifest } from '../../shared/manifest.mjs';
 import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../../../src/api';
 import type { ProcessSnapshot } from '../../../src/core/types';
@@ -14,11 +15,13 @@ describe('Commands, called with arguments and no prompts', () => {
   });
   after(() => stopEverything(procscope));
 
-  it('are all registered', async () => {
+  it('are all registered: every command the manifest contributes, the SPEC\'s among them', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const id of ['start', 'runFile', 'terminate', 'kill', 'join', 'restart', 'showOutput', 'stopAll', 'clearExited', 'setLogLevel']) {
-      assert.ok(all.includes(`procscope.${id}`), `procscope.${id} missing`);
+    const contributed = (readManifest(ROOT) as { contributes: { commands: { command: string }[] } }).contributes.commands.map((c) => c.command);
+    for (const id of ['start', 'runFile', 'terminate', 'kill', 'join', 'restart', 'showOutput', 'stopAll', 'clearExited', 'setLogLevel', 'showTimeline']) {
+      assert.ok(contributed.includes(`procscope.${id}`), `procscope.${id} is not contributed`);
     }
+    for (const id of contributed) assert.ok(all.includes(id), `${id} is contributed but not registered`);
   });
 
   it('procscope.start takes a ProcessSpec and returns a snapshot', async () => {

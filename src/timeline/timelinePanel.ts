@@ -1,0 +1,187 @@
+// The timeline (SPEC §3): a webview panel drawing every process of the session as a bar, kept live by coalesced diffs
+// of the core's timeline model; a click on a bar reveals its row in the Processes view.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { DefinitionRunner } from '../core/definitions/runner';
+import type { ProcessService } from '../core/host/processService';
+import { TimelineFeed } from '../core/timeline';
+
+/** At most this many updates a second reach the page, however fast processes change (as the tree refreshes). */
+const UPDATE_INTERVAL_MS = 100;
+
+/** Registers Show Timeline; the panel (one at a time) is created only when the command runs. */
+export function registerTimeline(extensionUri: vscode.Uri, service: ProcessService, treeView: vscode.TreeView<string>, runner?: DefinitionRunner): vscode.Disposable {
+  let panel: TimelinePanel | undefined;
+  return vscode.Disposable.from(
+    vscode.commands.registerCommand('procscope.showTimeline', () => {
+      if (panel) return panel.reveal();
+      panel = new TimelinePanel(extensionUri, service, treeView, runner);
+      panel.onDidDispose(() => (panel = undefined));
+    }),
+    { dispose: () => panel?.dispose() },
+  );
+}
+
+class TimelinePanel {
+  private readonly panel: vscode.WebviewPanel;
+  private readonly feed = new TimelineFeed();
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly disposeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposeEmitter.event;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSent = 0;
+  /** The page said it is ready (it loads again each time the panel is shown). */
+  private ready = false;
+  private disposed = false;
+
+  constructor(
+    extensionUri: vscode.Uri,
+    private readonly service: ProcessService,
+    private readonly treeView: vscode.TreeView<string>,
+    private readonly runner: DefinitionRunner | undefined,
+  ) {
+    const media = vscode.Uri.joinPath(extensionUri, 'media', 'timeline');
+    this.panel = vscode.window.createWebviewPanel('procscope.timeline', 'Process Timeline', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [media],
+    });
+    this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'procscope.svg');
+    this.panel.webview.html = page(this.panel.webview, media);
+    this.subscriptions.push(
+      this.panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
+      this.panel.onDidChangeViewState(() => {
+        if (!this.panel.visible) this.ready = false; // hidden: the page is unloaded, and says ready when shown again
+      }),
+      this.panel.onDidDispose(() => this.dispose()),
+    );
+    this.subscriptions.push(service.onDidChange(() => this.schedule()));
+    if (runner) this.subscriptions.push(runner.onDidChange(() => this.schedule()));
+  }
+
+  reveal(): void {
+    this.panel.reveal();
+  }
+
+  private receive(message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const { type, id } = message as { type?: unknown; id?: unknown };
+    if (type === 'ready') {
+      this.ready = true;
+      this.feed.reset();
+      this.send();
+    } else if (type === 'reveal' && typeof id === 'string') {
+      void this.revealRow(id);
+    }
+  }
+
+  private async revealRow(id: string): Promise<void> {
+    const row = this.service.row(id);
+    if (row) {
+      try {
+        await this.treeView.reveal(id, { select: true, focus: true, expand: false });
+        return;
+      } catch {
+        // not shown in the tree (yet): say so below
+      }
+    }
+    const past = this.service.state.history().find((p) => p.id === id);
+    const name = row?.name ?? past?.name ?? id;
+    void vscode.window.showInformationMessage(
+      row ? `${name} is not shown in the Processes view right now.`
+        : `${name} has no row in the Processes view any more; the timeline keeps its history.`,
+    );
+  }
+
+  private schedule(): void {
+    if (this.timer || this.disposed) return;
+    const wait = Math.max(0, this.lastSent + UPDATE_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.send();
+    }, wait);
+  }
+
+  /** Sends what changed since the last update, if the page is there to take it. */
+  private send(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.disposed || !this.ready) return;
+    const update = this.feed.update(this.service.state, this.definitionsFirst());
+    if (!update) return;
+    this.lastSent = Date.now();
+    void this.panel.webview.postMessage(update);
+  }
+
+  /** The rows the tree shows first: the workspace definitions' runs, grouped by folder in a multi-root window. */
+  private definitionsFirst(): string[] {
+    if (!this.runner) return [];
+    const byFolder = new Map<string, string[]>();
+    for (const definition of this.runner.definitions()) {
+      const row = this.runner.rowOf(definition);
+      if (!row) continue;
+      const ids = byFolder.get(definition.folder) ?? [];
+      ids.push(row.id);
+      byFolder.set(definition.folder, ids);
+    }
+    return [...byFolder.values()].flat();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearTimeout(this.timer);
+    for (const subscription of this.subscriptions) subscription.dispose();
+    this.panel.dispose();
+    this.disposeEmitter.fire();
+    this.disposeEmitter.dispose();
+  }
+}
+
+/** The page: static markup, the two assets, and a policy that allows nothing else (no network, no inline code). */
+function page(webview: vscode.Webview, media: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'timeline.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'timeline.css'));
+  const csp = `default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>Process Timeline</title>
+</head>
+<body>
+<header class="toolbar">
+  <div class="summary" id="summary">No processes yet</div>
+  <ul class="legend" aria-label="Legend">
+    <li><span class="swatch swatch-alive"></span>alive</li>
+    <li><span class="swatch swatch-ok"></span>exit 0</li>
+    <li><span class="swatch swatch-error"></span>error</li>
+    <li><span class="swatch swatch-signal"></span>signal</li>
+    <li><span class="swatch swatch-ended"></span>ended</li>
+    <li><span class="swatch swatch-ready"></span>ready</li>
+    <li><span class="swatch swatch-restart"></span>restart</li>
+    <li><span class="swatch swatch-waiting"></span>waiting</li>
+  </ul>
+  <div class="zoom" role="group" aria-label="Zoom">
+    <button id="zoom-out" title="Zoom out (-)" aria-label="Zoom out">&minus;</button>
+    <button id="zoom-fit" title="Fit the session to the width (0)" aria-label="Fit to width">Fit</button>
+    <button id="zoom-in" title="Zoom in (+)" aria-label="Zoom in">+</button>
+  </div>
+</header>
+<main class="chart">
+  <div class="grid" id="grid" aria-hidden="true" hidden><div class="now" id="now" hidden></div></div>
+  <div class="scroller" id="scroller">
+    <div class="content" id="content" hidden>
+      <div class="axis" aria-hidden="true"><div class="corner" id="corner">Process</div><div class="ticks" id="ticks"></div></div>
+      <div class="rows" id="rows" role="list" aria-label="Processes, from start to exit"></div>
+    </div>
+    <div class="empty" id="empty">No processes yet. Start one (ProcScope: Start Process…) and it appears here, from its start to its exit.</div>
+  </div>
+</main>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}
