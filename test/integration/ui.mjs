@@ -206,8 +206,8 @@ const tests = [
       await waitForNotification(t.page, /only in a trusted workspace/);
       // Start All: the processes the workspace defines are ignored in Restricted Mode.
       await palette(t, 'ProcScope: Start All');
+      // The warning comes from Start All having decided to start nothing (there is nothing in flight after it).
       await waitForNotification(t.page, /processes this workspace defines only in a trusted workspace/);
-      await delay(1000);
       const rows = await processRows(t.page);
       if (rows.length) throw new Error(`nothing should have started, but the view shows: ${JSON.stringify(rows)}`);
       // A command the user types is not workspace code: it runs.
@@ -216,6 +216,9 @@ const tests = [
       const row = await waitForRow(t.page, 'Process-1', (r) => /\balive\b/.test(r.description), 'description with "alive"');
       const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
       if (isSleep(pid)) t.pidsToKill.push(pid);
+      // Positive evidence that Start All launched nothing: this is Process-1 (Process-N counts every launch), and the
+      // view, showing it, shows nothing else; nor did the workspace's processes run under this code-server.
+      await expectOnlyTypedProcess(t, 'Start All in Restricted Mode');
       await t.page.screenshot({ path: join(artifacts, 'ui-restricted.png') });
     },
   },
@@ -397,13 +400,18 @@ const tests = [
       await refuseTrustIfAsked(t.page);
       await openProcessesView(t.page);
       await waitForWelcome(t.page, /Restricted Mode/);
-      // Give autostart every chance: the view stays empty, and no `sleep 301` runs under this code-server.
-      await delay(3000);
       const rows = await processRows(t.page);
       if (rows.length) throw new Error(`nothing should show in Restricted Mode, but the view has: ${JSON.stringify(rows)}`);
-      const started = descendantsOf(t.server.pid).filter((p) => p.cmdline.join(' ') === 'sleep 301');
-      if (started.length) throw new Error(`an autostart definition ran in Restricted Mode: ${started.map((p) => describeProcess(p.pid)).join('; ')}`);
       await t.page.screenshot({ path: join(artifacts, 'ui-restricted-autostart.png') });
+      // Positive evidence that autostart had its chance: activation calls it (and, for a new window, at once: no
+      // supervisor to re-adopt) right after it registers the commands. A process typed by hand afterwards is Process-1
+      // (Process-N counts every launch, autostarted ones too), and the view showing it shows nothing else.
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'sleep 32');
+      const row = await waitForRow(t.page, 'Process-1', (r) => /\balive\b/.test(r.description), 'description with "alive"', 30_000);
+      const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+      if (isSleep(pid)) t.pidsToKill.push(pid);
+      await expectOnlyTypedProcess(t, 'opening the folder in Restricted Mode', ['sleep 301']);
     },
   },
   {
@@ -427,11 +435,23 @@ const tests = [
       await row.hover();
       const hover = t.page.locator('.monaco-hover, .workbench-hover, .custom-hover').filter({ hasText: 'Command:' }).first();
       await hover.waitFor({ state: 'visible', timeout: 15_000 });
+      // At least 3 s, and until the view has shown children come and go below the row (a new child row, or more
+      // ended): a tooltip that stays proves nothing while nothing changes under it.
+      const churnOf = (shown) => ({
+        newest: Math.max(0, ...shown.map((r) => Number(/^Process-1:(\d+)$/.exec(r.label)?.[1] ?? 0))),
+        ended: Math.max(0, ...shown.map((r) => Number(/^\+(\d+) ended$/.exec(r.label)?.[1] ?? 0))),
+      });
+      const before = churnOf(await processRows(t.page));
       const shownAt = Date.now();
-      while (Date.now() - shownAt < 3000) {
+      let churned = false;
+      while (Date.now() - shownAt < 3000 || !churned) {
         if (!(await hover.isVisible())) throw new Error(`the tooltip went away after ${Date.now() - shownAt} ms while children churned`);
+        if (Date.now() - shownAt > 30_000) throw new Error(`no child came or went below Process-1 in 30 s (before: ${JSON.stringify(before)}): the tooltip was not tested against churn`);
+        const now = churnOf(await processRows(t.page));
+        churned ||= now.newest > before.newest || now.ended > before.ended;
         await delay(100);
       }
+      t.log(`tooltip stayed ${Date.now() - shownAt} ms; children before ${JSON.stringify(before)}, after ${JSON.stringify(churnOf(await processRows(t.page)))}`);
       await t.page.screenshot({ path: join(artifacts, 'ui-churn-tooltip.png') });
       await palette(t, 'ProcScope: Stop All');
     },
@@ -463,7 +483,75 @@ const tests = [
       await t.page.screenshot({ path: join(artifacts, 'ui-multi-root.png') });
     },
   },
+  {
+    name: 'timeline: Show Timeline draws a bar per process coloured by outcome, and a click on a bar selects its row',
+    async run(t) {
+      await openProcessesView(t.page);
+      const started = [['sleep 30', 'Process-1', /\balive\b/], ['sh -c "exit 3"', 'Process-2', /exitcode 3\b/], ['true', 'Process-3', /exitcode 0\b/]];
+      for (const [command, name, state] of started) {
+        await palette(t, 'ProcScope: Start Process');
+        await typeIntoInputBox(t.page, command);
+        const row = await waitForRow(t.page, name, (r) => state.test(r.description), `description matching ${state}`);
+        if (name === 'Process-1') {
+          const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+          if (isSleep(pid)) t.pidsToKill.push(pid);
+        }
+      }
+      await palette(t, 'ProcScope: Show Timeline');
+      const frame = await timelineFrame(t.page, 3);
+      const bars = await timelineBars(frame);
+      t.log(`bars: ${bars.map((b) => `${b.label.split(',')[0]} [${b.classes}]`).join('; ')}`);
+      const expected = { 'Process-1': 'alive', 'Process-2': 'error', 'Process-3': 'ok' };
+      const wrong = Object.entries(expected).filter(([name, outcome]) => bars.filter((b) => b.label.startsWith(`${name},`) && b.classes.split(' ').includes(outcome)).length !== 1);
+      if (bars.length !== 3 || wrong.length) throw new Error(`expected one .bar per process (${JSON.stringify(expected)}), got ${JSON.stringify(bars)}`);
+
+      // The frame rate while the live bar grows (logged, not asserted: the machine decides it).
+      const fps = await frame.evaluate(() => new Promise((resolve) => {
+        let frames = 0;
+        const start = performance.now();
+        const count = (now) => (now - start < 2000 ? (frames++, window.requestAnimationFrame(count)) : resolve(frames / ((now - start) / 1000)));
+        window.requestAnimationFrame(count);
+      }));
+      t.log(`timeline page: ${Number(fps).toFixed(1)} frames/s while the live bar grows`);
+
+      // A click on the live process's bar selects its row in the Processes view.
+      await frame.locator('.bar.alive').first().click();
+      await expectRowSelected(t.page, 'Process-1');
+      await t.page.mouse.move(700, 880);
+      await t.page.screenshot({ path: join(artifacts, 'ui-timeline.png') });
+
+      // Keyboard: the arrow keys move between bars in order, Enter reveals the row.
+      await frame.locator('.bar.alive').first().press('ArrowDown');
+      const focused = await frame.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '');
+      if (!focused.startsWith('Process-2,')) throw new Error(`ArrowDown from Process-1's bar focused ${JSON.stringify(focused)}, not Process-2's bar`);
+      await frame.locator('.bar:focus').press('Enter');
+      await expectRowSelected(t.page, 'Process-2');
+
+      // Cleared rows stay in the timeline, greyed; a click on one says so instead of revealing.
+      await palette(t, 'ProcScope: Clear Exited');
+      await waitUntil(async () => (await frame.locator('.bar.removed').count()) === 2, 10_000, 'the two exited bars to be marked removed');
+      await frame.locator('.row', { has: frame.locator('.label', { hasText: /^Process-3$/ }) }).locator('.name').click();
+      await waitForNotification(t.page, /Process-3 has no row in the Processes view any more/);
+      await t.page.setViewportSize({ width: 860, height: 620 });
+      await t.page.mouse.move(600, 600);
+      await delay(500);
+      await t.page.screenshot({ path: join(artifacts, 'ui-timeline-narrow.png') });
+      await palette(t, 'ProcScope: Stop All');
+    },
+  },
 ];
+
+/**
+ * After a person started one process by hand (Process-1, alive): the view shows that row alone, so nothing else was
+ * launched before it (it would have taken the number 1) nor since; and none of `commands` (nor the default workspace's
+ * processes) runs under this code-server. `what` names what should have started nothing.
+ */
+async function expectOnlyTypedProcess(t, what, commands = ['sleep 300', 'bash -c sleep 300 & sleep 300']) {
+  const rows = await processRows(t.page);
+  if (rows.length !== 1 || rows[0].label !== 'Process-1') throw new Error(`after ${what}, only the process typed by hand should show, but the view has: ${JSON.stringify(rows)}`);
+  const started = descendantsOf(t.server.pid).filter((p) => p.state !== 'Z' && commands.includes(p.cmdline.join(' ')));
+  if (started.length) throw new Error(`${what} started workspace processes: ${started.map((p) => describeProcess(p.pid)).join('; ')}`);
+}
 
 /** Types `typed` into the command palette and returns the label of its first entry, once `expected` is listed. */
 async function firstPaletteEntry(page, typed, expected, timeoutMs = 20_000) {
@@ -856,6 +944,40 @@ function delay(ms) {
 
 function slug(name) {
   return name.split(':')[0].toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+/** The timeline's page: VS Code nests a webview's document two iframes deep, so look through every frame for bars. */
+async function timelineFrame(page, bars, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let counts = [];
+  while (Date.now() < deadline) {
+    counts = [];
+    for (const frame of page.frames()) {
+      const count = await frame.evaluate(() => document.querySelectorAll('.bar').length).catch(() => -1);
+      counts.push(count);
+      if (count >= bars) return frame;
+    }
+    await delay(200);
+  }
+  throw new Error(`no frame shows ${bars} timeline bars after ${timeoutMs} ms (bars per frame: ${JSON.stringify(counts)}); notifications: ${JSON.stringify(await notifications(page))}`);
+}
+
+/** The timeline's bars as { id, classes, label }. */
+async function timelineBars(frame) {
+  return frame.locator('.bar').evaluateAll((els) => els.map((el) => ({ id: el.dataset.id, classes: el.className, label: el.getAttribute('aria-label') ?? '' })));
+}
+
+/** Waits until the Processes view's row labelled `label` is the selected one. */
+async function expectRowSelected(page, label, timeoutMs = 10_000) {
+  const selected = () => processesPane(page).locator('.monaco-list-row').evaluateAll((rows) => rows
+    .filter((row) => row.classList.contains('selected') || row.getAttribute('aria-selected') === 'true')
+    .map((row) => row.querySelector('.label-name')?.textContent?.trim() ?? ''));
+  let shown = [];
+  try {
+    await waitUntil(async () => (shown = await selected()).length === 1 && shown[0] === label, timeoutMs, '');
+  } catch {
+    throw new Error(`the Processes view's selection is ${JSON.stringify(shown)}, not the row "${label}"`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -99,9 +99,18 @@ describe('Workspace processes (procscope.processes)', function () {
     }, 15_000, 'ticker to come back');
     assert.equal(back.restarts, 1);
     assert.equal(back.lastExitCode, -9);
+    // The supervisor decides on a restart (and logs "restarting in N ms") while it handles an exit, before it logs
+    // "process exiting": once that line of this exit is here, a restart would have been announced.
+    const count = (pattern: RegExp) => procscope.logLines().filter((l) => pattern.test(l)).length;
+    const EXITING = /^\[INFO\/ticker\] process exiting with exitcode /;
+    const RESTARTING = /^\[INFO\/ticker\] .*: restarting in \d+ ms /;
+    const exitsBefore = count(EXITING);
+    const restartsBefore = count(RESTARTING);
     await procscope.terminate(first.id);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => count(EXITING) > exitsBefore, 15_000, 'the supervisor to log the exit of ticker');
+    assert.equal(count(RESTARTING), restartsBefore, 'a restart was scheduled after a stop by hand');
     assert.equal(procscope.get(first.id)?.alive, false, 'stopped by hand, it stays stopped');
+    assert.equal(procscope.get(first.id)?.restarts, 1);
     assert.ok(!isRunning(back.pid));
   });
 
