@@ -77,13 +77,20 @@ describe('Workspace processes (procscope.processes)', function () {
     assert.equal(procscope.definitions().find((d) => d.name === 'web')?.state, 'ready');
   });
 
-  it('Start All twice starts nothing that runs already; startDefinition of a running one returns it', async () => {
+  it('Start All twice starts nothing new: not what runs, nor the job that finished; startDefinition of a running one returns it', async () => {
+    const starts = () => procscope.logLines().filter((l) => /\[INFO\/(db|migrate|web|ticker)\] process started with pid/.test(l)).length;
+    const runsOfMigrate = () => procscope.get(procscope.definitions().find((d) => d.name === 'migrate')?.id as string)?.restarts ?? 0;
+    const migrateRuns = runsOfMigrate();
     await vscode.commands.executeCommand('procscope.startAll');
     const roots = () => procscope.processes().filter((p) => p.parentId === null && p.alive).map((p) => p.definition).sort();
     await waitFor(() => roots().includes('ticker'), 10_000, 'ticker to run');
     const once = roots();
-    await vscode.commands.executeCommand('procscope.startAll');
+    const startedOnce = starts();
+    const again = await vscode.commands.executeCommand<ProcessSnapshot[]>('procscope.startAll');
     assert.deepEqual(roots(), once);
+    assert.equal(starts(), startedOnce, 'the second Start All started no process');
+    assert.equal(runsOfMigrate(), migrateRuns, 'the finished migrate job was not run again');
+    assert.ok(again.some((p) => p.definition === 'db' && p.alive), 'Start All answers with the runs of the definitions');
     assert.equal(once.filter((name) => name === 'db').length, 1);
     const web = procscope.definitions().find((d) => d.name === 'web');
     assert.equal((await procscope.startDefinition('web')).id, web?.id);
