@@ -7,6 +7,9 @@ import { log, main, median, onCleanup, round, ROOT, type BenchResult, type Row }
 
 const HOSTS = Number(process.env.BENCH_ACTIVATION_HOSTS ?? 5);
 const INGEST_ROUNDS = Number(process.env.BENCH_HOST_INGEST_ROUNDS ?? 3);
+const MEMORY_ROUNDS = Number(process.env.BENCH_HOST_MEMORY_ROUNDS ?? 7);
+const STALL_ROUNDS = Number(process.env.BENCH_HOST_STALL_ROUNDS ?? 3);
+const STALL_BAR_MS = 20;
 const BUNDLE_LIMIT = 150 * 1024;
 const PER_HOST_TIMEOUT_MS = 90_000;
 
@@ -15,7 +18,41 @@ interface HostResult {
   wasActive?: boolean;
   activateMs?: number;
   ingest?: { bareMBps: number[]; apiMBps: number[]; bareLagP99Ms: number[]; apiLagP99Ms: number[]; megabytes: number };
+  hostMemory?: HostMemory | { error: string };
+  stall?: Stall | { error: string };
+  phaseSeconds?: Record<string, number>;
   error?: string;
+}
+
+interface MemorySide {
+  apiMs: number[];
+  rawMs: number[];
+  rssMb: number[];
+}
+
+interface HostMemory {
+  count: number;
+  rawCount: number;
+  rounds: number;
+  with1GiB: MemorySide;
+  without: MemorySide;
+  rssBeforeMb: number;
+  rssAfterReleaseMb: number[];
+}
+
+interface StallRun {
+  ms: number;
+  maxDelayMs: number;
+  maxGapMs: number;
+  /** The larger of the two (the gap less the timer's own 1 ms). */
+  stallMs: number;
+}
+
+interface Stall {
+  count: number;
+  api: StallRun[];
+  idle: StallRun[];
+  raw: StallRun[];
 }
 
 /** The harness is ES modules and this bundle CommonJS: they are loaded at run time. */
@@ -48,7 +85,9 @@ async function measureHosts(): Promise<HostResult[]> {
     for (let i = 0; i < HOSTS; i++) {
       // The server's environment is fixed at its start: what differs per host goes through a file the host reads.
       // Only the first host runs the ingest comparison: once is enough, and it would slow the others' start.
-      writeFileSync(controlFile, JSON.stringify({ ingestRounds: i === 0 ? INGEST_ROUNDS : 0 }));
+      // The start-cost and stall phases too: they come after activate() has been timed.
+      const first = i === 0;
+      writeFileSync(controlFile, JSON.stringify({ ingestRounds: first ? INGEST_ROUNDS : 0, memoryRounds: first ? MEMORY_ROUNDS : 0, stallRounds: first ? STALL_ROUNDS : 0 }));
       const t = performance.now();
       let resolveExit!: (outcome: string) => void;
       const exited = new Promise<string>((r) => (resolveExit = r));
@@ -61,7 +100,7 @@ async function measureHosts(): Promise<HostResult[]> {
           ['skipWelcome', 'true'],
         ]),
       );
-      const timer = setTimeout(() => resolveExit('timeout'), PER_HOST_TIMEOUT_MS);
+      const timer = setTimeout(() => resolveExit('timeout'), first ? 2 * PER_HOST_TIMEOUT_MS : PER_HOST_TIMEOUT_MS);
       const outcome = await exited;
       clearTimeout(timer);
       await page.context().close();
@@ -70,7 +109,8 @@ async function measureHosts(): Promise<HostResult[]> {
       hosts.push(result);
       const activated = `activate() ${round(result.activateMs ?? NaN, 1)} ms${result.wasActive ? ' (was already active: not counted)' : ''}`;
       const what = result.error ? `error: ${result.error.split('\n')[0]}` : activated;
-      log(`host ${i + 1}: ${what} (${round((performance.now() - t) / 1000, 1)} s)`);
+      const phases = Object.entries(result.phaseSeconds ?? {}).map(([name, s]) => `; ${name} ${s} s`).join('');
+      log(`host ${i + 1}: ${what} (${round((performance.now() - t) / 1000, 1)} s${phases})`);
     }
   } finally {
     await browser?.close().catch(() => undefined);
@@ -108,6 +148,69 @@ function ingestRows(ingest: NonNullable<HostResult['ingest']>): Row[] {
   ];
 }
 
+/** A row that could not be measured is still shown, with why. */
+function notRun(what: string, bar: string, why: string): Row {
+  return { benchmark: 'activation', what, procscope: `not run: ${why}`, bar, met: false };
+}
+
+const MEMORY_WHAT = 'in the extension host: start + join of 100 × /bin/true through the API, one after another, with 1 GB allocated and touched in the host';
+const MEMORY_BAR = '≤ 1.2× (median of paired rounds)';
+const STALL_WHAT = `in the extension host: worst event-loop stall while 200 × /bin/true start at once through the API (until all joined)`;
+const STALL_BAR = `never > ${STALL_BAR_MS} ms`;
+
+function hostMemoryRows(memory: HostMemory): Row[] {
+  const w = memory.with1GiB;
+  const o = memory.without;
+  // Each round's pair ran back to back: the median of the pairs' ratios shrugs off load that comes and goes.
+  const apiRatio = median(w.apiMs.map((ms, i) => ms / o.apiMs[i]));
+  const rawRatio = median(w.rawMs.map((ms, i) => ms / o.rawMs[i]));
+  const perStart = (ms: number[], count: number) => `${round(median(ms), 0)} ms (${round(median(ms) / count, 2)} ms each)`;
+  return [
+    {
+      benchmark: 'activation',
+      what: `${MEMORY_WHAT} (host RSS ${round(median(w.rssMb), 0)} MB; ${memory.rounds} rounds alternating)`,
+      procscope: perStart(w.apiMs, memory.count),
+      baseline: perStart(o.apiMs, memory.count),
+      baselineName: `the same with nothing allocated (host RSS ${round(median(o.rssMb), 0)} MB)`,
+      ratio: round(apiRatio),
+      bar: MEMORY_BAR,
+      met: apiRatio <= 1.2,
+    },
+    {
+      benchmark: 'activation',
+      what: `context: raw child_process.spawn of ${memory.rawCount} × /bin/true from the host itself, one after another (pipes read to the end), with the same 1 GB allocated`,
+      procscope: perStart(w.rawMs, memory.rawCount),
+      baseline: perStart(o.rawMs, memory.rawCount),
+      baselineName: 'the same with nothing allocated',
+      ratio: round(rawRatio),
+      bar: 'context (the fork cost the supervisor avoids)',
+    },
+  ];
+}
+
+function stallRows(stall: Stall): Row[] {
+  const worst = Math.max(...stall.api.map((r) => r.stallMs));
+  const idle = Math.max(...stall.idle.map((r) => r.stallMs));
+  const raw = Math.max(...stall.raw.map((r) => r.stallMs));
+  return [
+    {
+      benchmark: 'activation',
+      what: `${STALL_WHAT}: worst of ${stall.api.length} rounds (each ${round(median(stall.api.map((r) => r.ms)), 0)} ms), monitorEventLoopDelay and a 1 ms timer's gaps`,
+      procscope: `${round(worst, 1)} ms (median round ${round(median(stall.api.map((r) => r.stallMs)), 1)} ms)`,
+      baseline: `${round(idle, 1)} ms`,
+      baselineName: 'the host idle for as long',
+      bar: STALL_BAR,
+      met: worst <= STALL_BAR_MS,
+    },
+    {
+      benchmark: 'activation',
+      what: `context: the same burst forked by the host itself (200 × child_process.spawn at once), worst stall of ${stall.raw.length} rounds`,
+      procscope: `${round(raw, 1)} ms`,
+      bar: 'context (what the supervisor keeps off the host)',
+    },
+  ];
+}
+
 main(async (): Promise<BenchResult> => {
   const bundleBytes = statSync(join(ROOT, 'dist/extension.js')).size;
   const rows: Row[] = [
@@ -137,6 +240,14 @@ main(async (): Promise<BenchResult> => {
   const ingest = hosts.find((h) => h.ingest)?.ingest;
   if (ingest) rows.push(...ingestRows(ingest));
   else notes.push('the in-host ingest comparison did not run');
+  const first = hosts[0];
+  const why = (phase: { error: string } | undefined) => phase?.error ?? first?.error?.split('\n')[0] ?? (hosts.length ? 'the first host did not run it' : 'no extension host ran');
+  const memory = first?.hostMemory;
+  if (memory && !('error' in memory)) rows.push(...hostMemoryRows(memory));
+  else rows.push(notRun(MEMORY_WHAT, MEMORY_BAR, why(memory)));
+  const stall = first?.stall;
+  if (stall && !('error' in stall)) rows.push(...stallRows(stall));
+  else rows.push(notRun(STALL_WHAT, STALL_BAR, why(stall)));
   for (const h of hosts) if (h.error) notes.push(`a host failed: ${h.error.split('\n')[0]}`);
   return { name: 'activation', rows, details: { bundleBytes, hosts }, notes };
 });

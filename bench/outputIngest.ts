@@ -1,5 +1,6 @@
 // Measures ingest of 500 MB of text lines through ProcessTable + OutputBuffer against a bare Node pipe read; lag, memory, RSS.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ProcessService } from '../src/core/host/processService';
@@ -74,6 +75,15 @@ async function throughTable(table: ProcessService, peak: { bytes: number; superv
   return { id, bytes: stored.totalBytes, ms, lagP99Ms: lag.p99, lagMaxMs: lag.max };
 }
 
+/** A `kB` field of /proc/PID/status, in bytes (NaN when unreadable). */
+function supervisorStatus(pid: number | undefined, field: string): number {
+  try {
+    return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+  } catch {
+    return NaN;
+  }
+}
+
 const rate = (run: Run) => run.bytes / MB / (run.ms / 1000);
 const rssMb = () => process.memoryUsage().rss / MB;
 
@@ -107,6 +117,9 @@ main(async (): Promise<BenchResult> => {
   clearInterval(sampler);
   const rssAfter = rssMb();
   const floodBuffer = table.output(flood.id).length;
+  // The supervisor's own peak (VmHWM: every page it ever had resident, not only what the output events sampled).
+  const supervisorHwm = supervisorStatus(table.supervisorPid, 'VmHWM');
+  const supervisorRssNow = supervisorStatus(table.supervisorPid, 'VmRSS');
   await table.clearExited();
   await table.detach();
   table.dispose();
@@ -155,8 +168,17 @@ main(async (): Promise<BenchResult> => {
         bar: 'grows < 64 MB, no upward trend (< 16 MB second half vs first)',
         met: rssGrowthMb < 64 && trendMb < 16 && floodBuffer <= cap,
       },
+      {
+        benchmark: 'output',
+        what: `context: the supervisor's RSS peak over these runs (${MEGABYTES} MB × ${ROUNDS + 1} and the flood): sampled on output events; VmHWM; VmRSS at the end`,
+        procscope: `${round(peak.supervisorRss / MB, 0)} MB; ${round(supervisorHwm / MB, 0)} MB; ${round(supervisorRssNow / MB, 0)} MB`,
+        bar: 'context (SPEC §2: a small RSS; see the supervisor row)',
+      },
     ],
     details: {
+      supervisorRssPeakSampledBytes: peak.supervisorRss,
+      supervisorVmHwmBytes: supervisorHwm,
+      supervisorVmRssEndBytes: supervisorRssNow,
       bareMBps: bare.map((r) => round(rate(r), 1)),
       processTableMBps: core.map((r) => round(rate(r), 1)),
       lagP99Ms: core.map((r) => round(r.lagP99Ms, 2)),

@@ -30,6 +30,11 @@ const RECORDS_KEPT = 2000;
 /** Output is relayed to the host at most this often per process, and at most OUTPUT_BYTES_PER_FLUSH at a time. */
 const OUTPUT_FLUSH_MS = 50;
 const OUTPUT_BYTES_PER_FLUSH = 64 * 1024;
+/**
+ * Output not yet taken by the host beyond which lines are no longer relayed, only counted as skipped: the host reads
+ * the whole output from disk anyway, and a host slower than 200 chatty processes must not grow this process's memory.
+ */
+const MAX_HOST_BACKLOG_BYTES = 1024 * 1024;
 /** With no host and nothing to watch, exit this soon (a host reloading may still come back within it). */
 const IDLE_EXIT_MS = 1000;
 
@@ -56,6 +61,11 @@ class HostConnection {
 
   send(message: object): void {
     if (!this.closed && !this.socket.destroyed) this.socket.write(encode(message));
+  }
+
+  /** Bytes written to the host and not yet taken by it. */
+  get backlog(): number {
+    return this.socket.writableLength;
   }
 
   close(): void {
@@ -309,6 +319,10 @@ export class SupervisorServer {
     const pending = this.output.get(id);
     this.output.delete(id);
     if (!pending || !this.host) return;
+    if (this.host.backlog > MAX_HOST_BACKLOG_BYTES) {
+      this.host.send({ t: 'out', id, stream: pending.stream, text: '', skipped: pending.skipped + pending.bytes });
+      return;
+    }
     this.host.send({ t: 'out', id, stream: pending.stream, text: Buffer.concat(pending.parts).toString('utf8'), skipped: pending.skipped });
   }
 
