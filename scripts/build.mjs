@@ -43,6 +43,7 @@ const builds = [
 if (withTests) {
   const entries = [
     ...filesUnder(join(root, 'test/unit'), ['.test.ts']),
+    ...filesUnder(join(root, 'test/stress'), ['.test.ts']),
     ...filesUnder(join(root, 'test/fixtures'), ['.ts']),
     ...filesUnder(join(root, 'test/integration/suite'), ['.ts']),
     ...filesUnder(join(root, 'bench'), ['.ts']),

@@ -123,16 +123,17 @@ const counted = (cmd, args, timeoutMs) => async () => {
   return { ...counts, note: r.timedOut ? 'timed out' : '' };
 };
 
-async function unitStage() {
-  const files = testFilesUnder(join(root, 'out/test/unit'));
+/** A `node --test` stage over out/test/NAME/ (the unit tests; the stress suite, one file at a time). */
+const nodeTestStage = (name, extraArgs = []) => async () => {
+  const files = testFilesUnder(join(root, 'out/test', name));
   if (!files.length) {
-    console.log('no unit tests: out/test/unit/ has no *.test.js (are there test/unit/**/*.test.ts?)');
-    return { passed: 0, failed: 1, note: 'no unit tests found' };
+    console.log(`no ${name} tests: out/test/${name}/ has no *.test.js (are there test/${name}/**/*.test.ts?)`);
+    return { passed: 0, failed: 1, note: `no ${name} tests found` };
   }
-  const tap = join(artifacts, 'unit.tap');
+  const tap = join(artifacts, `${name}.tap`);
   rmSync(tap, { force: true });
   const r = await runStreamed(process.execPath, [
-    '--test',
+    '--test', ...extraArgs,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...files.map((f) => relative(root, f)),
@@ -142,14 +143,16 @@ async function unitStage() {
   if (counts.tests === 0) return { passed: 0, failed: 1, note: 'ran no tests' };
   if (r.code !== 0 && counts.failed === 0) return { ...counts, failed: 1, note: `exit ${r.code} with no failed test` };
   return { passed: counts.passed, failed: counts.failed, note: '' };
-}
+};
 
 const stages = [
   { name: 'lint', title: 'eslint .', run: single(bin('eslint'), ['.']) },
   { name: 'typecheck', title: 'tsc --noEmit -p .', run: single(bin('tsc'), ['--noEmit', '-p', '.']) },
   { name: 'build', title: 'node scripts/build.mjs --tests', run: prerequisite(process.execPath, ['scripts/build.mjs', '--tests']) },
   { name: 'code-server', title: 'node scripts/setup-code-server.mjs', run: prerequisite(process.execPath, ['scripts/setup-code-server.mjs']) },
-  { name: 'unit', title: 'node --test out/test/unit/**/*.test.js', needs: ['build'], run: unitStage },
+  { name: 'unit', title: 'node --test out/test/unit/**/*.test.js', needs: ['build'], run: nodeTestStage('unit') },
+  { name: 'stress', title: 'node --test --test-concurrency=1 out/test/stress/**/*.test.js (npm run test:stress)', needs: ['build'],
+    run: nodeTestStage('stress', ['--test-concurrency=1']) },
   { name: 'integration', title: 'node test/integration/run.mjs', needs: ['build', 'code-server'],
     run: counted(process.execPath, ['test/integration/run.mjs'], 20 * 60_000) },
   { name: 'ui', title: 'node test/integration/ui.mjs', needs: ['build', 'code-server'],

@@ -67,7 +67,7 @@ describe('the supervisor outlives its host', () => {
     assert.equal(service.get(report.daemon.id)?.exitCode, -15);
     assert.equal(service.processes().filter((p) => p.parentId === report.worker.id && p.alive).length, 2, 'its children came back too');
     assert.equal(service.output(report.worker.id), 'before\n');
-    assert.ok(logger.lines().some((l) => /^\[INFO\/MainProcess\] re-adopted 1 process from supervisor pid \d+$/.test(l)), logger.lines().join('\n'));
+    assert.ok(logger.lines().some((l) => /^\[INFO\/MainProcess\] re-adopted 1 process \(\d+ with their descendants\) from supervisor pid \d+$/.test(l)), logger.lines().join('\n'));
     assert.ok(logger.lines().includes('[INFO/MainProcess] calling terminate() for daemon daemon'), 'the records from before are shown again');
     const next = await service.start({ command: 'true' });
     assert.equal(next.id, `p${Math.max(...service.processes().map((p) => Number(p.id.slice(1))))}`);
