@@ -44,6 +44,13 @@ describe('synchronisation made visible', { skip: missing }, () => {
     });
   }
 
+  it('a lock the program drops goes at once, with its finalizer, as without the helper (no reference cycle)', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/lock_lifetime.py')] });
+    const done = await service.join(program.id, 20_000);
+    assert.equal(done.exitCode, 0);
+    assert.equal(service.output(program.id), 'finalizers left: 0\n');
+  });
+
   it('a lock whose holder was killed: the waiter is told who held it and how it ended', async () => {
     const program = await service.start({ command: 'python3', args: [fixture('python/dead_holder.py'), '5'] });
     const warning = await waitFor(() => logger.lines().find((l) => l.includes('which exited with exitcode -9')), 20_000, 'the WARNING on the dead holder');

@@ -209,10 +209,15 @@ def _wrap_acquire(lock):
             return True
         return blocking(block, timeout)
 
+    # Weakly: the lock holds this function, and must stay free of cycles so that it (and its semaphore's finalizer)
+    # goes as soon as the program drops it, as it would without us.
+    lock_ref = weakref.ref(lock)
+
     def first_acquire(block=True, timeout=None):
         acquired = native(False) or blocking(block, timeout)
-        if acquired:
-            lock.__dict__['acquire'] = acquire
+        owner = lock_ref() if acquired else None
+        if owner is not None:
+            owner.__dict__['acquire'] = acquire
             try:
                 send((('t', 'hold'), ('pid', getpid()), ('id', ident)))
             except Exception:
