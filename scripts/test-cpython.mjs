@@ -355,7 +355,8 @@ try {
     }
     exitCode = 1;
   }
-  if (instrumented.exit !== plain.exit) {
+  // A difference the tests' own outcomes explain (a flaky test failing in one run) is told above; another one is not.
+  if (instrumented.exit !== plain.exit && candidates.length === 0) {
     console.log(`FAILED: the instrumented run exited ${instrumented.exit}, the plain one ${plain.exit} (see the logs)`);
     exitCode = 1;
   }

@@ -157,6 +157,8 @@ const stages = [
     run: counted(process.execPath, ['test/integration/run.mjs'], 20 * 60_000) },
   { name: 'ui', title: 'node test/integration/ui.mjs', needs: ['build', 'code-server'],
     run: counted(process.execPath, ['test/integration/ui.mjs'], 20 * 60_000) },
+  { name: 'cpython', title: 'node scripts/test-cpython.mjs (CPython\'s forkserver tests, plain and instrumented)', needs: ['build'],
+    run: counted(process.execPath, ['scripts/test-cpython.mjs'], 15 * 60_000) },
   { name: 'package', title: 'node scripts/check-package.mjs', needs: ['build'],
     run: counted(process.execPath, ['scripts/check-package.mjs'], 5 * 60_000) },
 ];
