@@ -149,6 +149,39 @@ const tests = [
     },
   },
   {
+    name: 'a deadlock as a person sees it: both rows marked, what each waits on and who holds it, the WARNING in the log; a pyenv-style python3 adds no launcher rows',
+    async run(t) {
+      await openProcessesView(t.page);
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, `python3 ${join(root, 'test/fixtures/python/deadlock_method.py')} fork`);
+      const one = await waitForRow(t.page, 'one', (r) => /deadlocked: waiting on Lock \(deadlock_method\.py:17\) held by two/.test(r.description),
+        '"deadlocked: waiting on Lock (deadlock_method.py:17) held by two"', 30_000);
+      t.log(`one — ${one.description}`);
+      const two = await waitForRow(t.page, 'two', (r) => /deadlocked: waiting on Lock \(deadlock_method\.py:16\) held by one/.test(r.description), 'the other side', 10_000);
+      t.log(`two — ${two.description}`);
+      await palette(t, 'ProcScope: Show Log');
+      await t.page.locator('.monaco-editor .view-lines', { hasText: 'deadlock: one waits on Lock' }).first().waitFor({ timeout: 15_000 })
+        .catch(() => t.page.locator('.monaco-editor .view-lines', { hasText: 'deadlock: two waits on Lock' }).first().waitFor({ timeout: 5000 }));
+      await t.page.mouse.move(700, 450);
+      await t.page.screenshot({ path: join(artifacts, 'ui-deadlock.png') });
+      // The program's children are its multiprocessing children only: whatever python3 is here (a pyenv shim on the
+      // machines this runs on), the helpers a launcher runs never become rows.
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, `python3 ${join(root, 'examples/05_daemon.py')}`);
+      await waitForRow(t.page, 'non-daemon', (r) => /\bexitcode 0\b/.test(r.description), '"exitcode 0"', 30_000);
+      const rows = await processRows(t.page);
+      const program = rows.findIndex((r) => r.label === 'Process-2');
+      const below = [];
+      for (let i = program + 1; i < rows.length && rows[i].level > rows[program].level; i++) below.push(`${rows[i].level - rows[program].level}:${rows[i].label}`);
+      t.log(`under Process-2: ${below.join(', ')}`);
+      if (JSON.stringify(below.sort()) !== JSON.stringify(['1:daemon', '1:non-daemon'])) {
+        throw new Error(`expected only daemon and non-daemon under the program, got ${JSON.stringify(below)}`);
+      }
+      await t.page.screenshot({ path: join(artifacts, 'ui-launcher-children.png') });
+      await palette(t, 'ProcScope: Stop All');
+    },
+  },
+  {
     name: 'supervisor killed: after a SIGKILL of the supervisor nothing ProcScope started survives, the log says so, and the next start works',
     async run(t) {
       const { owners, supervisor } = await startAllAndCollect(t);
