@@ -122,6 +122,49 @@ describe('the output store', () => {
     assert.deepEqual(s.read().segments.map((seg) => seg.stream), [STDOUT, NOTE, STDOUT]);
   });
 
+  it('held (as in the supervisor), a flood reads back exactly as if every line had been written, with far less written', async () => {
+    const plain = store(64 * 1024);
+    const dir = mkdtempSync(join(tmpdir(), 'procscope-store-'));
+    dirs.push(dir);
+    const held = new OutputWriter(dir, 'held', 64 * 1024, undefined, 20);
+    let written = 0;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 300; i++) {
+        const stream = i % 7 === 0 ? STDERR : STDOUT;
+        // Chunks that end mid-line, of varying sizes.
+        const chunk = b(`${'x'.repeat(i % 50)}\n${round}:${i} ${'y'.repeat((i * 37) % 3000)}\nrest of ${i}`);
+        plain.writer.append(stream, chunk);
+        held.append(stream, chunk);
+        written += chunk.length;
+      }
+      // Past the end of the turn (the timers' clock is the turn's) and past the hold.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      assert.deepEqual(readOutput(dir, 'held', 64 * 1024), plain.read(), `after round ${round}`);
+    }
+    plain.writer.close();
+    held.close();
+    const expected = plain.read();
+    assert.deepEqual(readOutput(dir, 'held', 64 * 1024), expected);
+    assert.ok(expected.droppedBytes > 0 && expected.totalBytes > written - 100);
+    const onDisk = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    assert.ok(onDisk <= 2 * 64 * 1024 + 8 * 1024, `${onDisk} bytes on disk`);
+  });
+
+  it('held, a few lines are written at the end of the event-loop turn, and at once on flush() or close()', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procscope-store-'));
+    dirs.push(dir);
+    const held = new OutputWriter(dir, 'held', 1024, undefined, 1000);
+    held.append(STDOUT, b('one\n'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(outputText(readOutput(dir, 'held', 1024)), 'one\n');
+    held.append(STDERR, b('two\nthr'));
+    held.flush();
+    assert.equal(outputText(readOutput(dir, 'held', 1024)), 'one\ntwo\n');
+    held.close();
+    assert.equal(outputText(readOutput(dir, 'held', 1024)), 'one\ntwo\nthr\n');
+  });
+
   it('reads nothing for a process without output, and nothing once its files are removed', () => {
     const s = store(1024);
     assert.deepEqual(s.read(), { segments: [], droppedBytes: 0, totalBytes: 0 });

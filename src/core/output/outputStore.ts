@@ -5,7 +5,7 @@
 // Each process has two generation files, `ID.0` (older) and `ID.1` (current); when the current one reaches the cap it
 // becomes the older one and the oldest generation goes, so disk use stays under twice the cap and a read returns the
 // last `cap` bytes. A file is a run of frames: a 16-byte header (stream, length, absolute offset) and whole lines.
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writevSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 export const STDOUT = 0;
@@ -28,24 +28,53 @@ function generationPath(dir: string, id: string, generation: 0 | 1): string {
   return join(dir, `${id}.${generation}`);
 }
 
-/** Writes one process's output. Lines are written as they complete; an unfinished line waits in memory (bounded). */
+interface Queued {
+  stream: StreamId;
+  parts: Buffer[];
+  bytes: number;
+}
+
+/** A flood is held back this long before it is written, so that what the cap would drop anyway is never written. */
+const FLOOD_BYTES = 64 * 1024;
+/** Bytes held in memory by all writers together; past it a writer writes at once. */
+const MAX_HELD_BYTES = 8 * 1024 * 1024;
+/** iovecs per writev (IOV_MAX is 1024). */
+const MAX_PARTS_PER_FRAME = 512;
+let heldBytes = 0;
+
+/**
+ * Writes one process's output. Lines are written as they complete; an unfinished line waits in memory (bounded).
+ *
+ * With `holdMs` > 0 (the supervisor), lines are queued and written at the end of the event-loop turn, or, when more than
+ * FLOOD_BYTES arrived in that turn, up to `holdMs` later: lines that the cap would push out before anyone could read them
+ * are dropped from the queue (still counted in the offsets), so a flood costs a write of the last `cap` bytes per
+ * `holdMs` rather than a write of every byte and a rotation every `cap` bytes. `flush()` and `close()` write what is queued.
+ */
 export class OutputWriter {
   private fd: number | undefined;
   private currentBytes = 0;
   private readonly pending: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   private readonly header = Buffer.alloc(HEADER_BYTES);
+  private queue: Queued[] = [];
+  private queued = 0;
+  /** Bytes dropped from the queue since the last write. */
+  private dropped = 0;
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private holding = false;
   /** Bytes of whole lines written so far (the next frame's offset). */
   totalBytes = 0;
 
   /**
    * @param maxBytes the cap on what a read returns; the oldest lines go first.
    * @param maxLineBytes a line longer than this is cut there, so one endless line cannot grow without bound.
+   * @param holdMs how long a flood may wait in memory (0: every line is written at once).
    */
   constructor(
     private readonly dir: string,
     readonly id: string,
     private maxBytes: number,
     private readonly maxLineBytes = 64 * 1024,
+    private readonly holdMs = 0,
   ) {}
 
   /** A new cap, for lines written from now on. */
@@ -58,6 +87,15 @@ export class OutputWriter {
    * The returned buffer may be `chunk` itself or a part of it: copy it to keep it.
    */
   append(stream: typeof STDOUT | typeof STDERR, chunk: Buffer): Buffer | undefined {
+    const parts = this.take(stream, chunk);
+    return parts === undefined ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /**
+   * As append(), without joining the lines into one buffer: the rest of an unfinished line and the chunk's whole lines
+   * (parts of `chunk` itself: copy them to keep them). The chunk is scanned once, from its end.
+   */
+  take(stream: typeof STDOUT | typeof STDERR, chunk: Buffer): Buffer[] | undefined {
     const newline = chunk.lastIndexOf(NEWLINE_BYTE);
     const pending = this.pending[stream];
     if (newline === -1) {
@@ -67,11 +105,12 @@ export class OutputWriter {
         return undefined;
       }
       this.pending[stream] = undefined;
-      const cut = Buffer.concat([joined, NEWLINE]);
+      const cut = [joined, NEWLINE];
       this.write(stream, cut);
       return cut;
     }
-    const lines = pending ? Buffer.concat([pending, chunk.subarray(0, newline + 1)]) : chunk.subarray(0, newline + 1);
+    const head = chunk.subarray(0, newline + 1);
+    const lines = pending ? [pending, head] : [head];
     this.pending[stream] = newline + 1 < chunk.length ? Buffer.from(chunk.subarray(newline + 1)) : undefined;
     this.write(stream, lines);
     return lines;
@@ -83,49 +122,185 @@ export class OutputWriter {
     if (!pending) return undefined;
     this.pending[stream] = undefined;
     const line = Buffer.concat([pending, NEWLINE]);
-    this.write(stream, line);
+    this.write(stream, [line]);
     return line;
   }
 
   /** A line of ProcScope's own, such as a restart's boundary. */
   note(text: string): Buffer {
     const line = Buffer.from(`${text.replace(/\n/g, ' ')}\n`);
-    this.write(NOTE, line);
+    this.write(NOTE, [line]);
     return line;
   }
 
-  private write(stream: StreamId, data: Buffer): void {
-    if (data.length === 0) return;
-    if (this.fd === undefined) this.fd = openSync(generationPath(this.dir, this.id, 1), 'a', 0o600);
-    const header = this.header;
-    header.writeUInt8(stream, 0);
-    header.writeUInt32LE(data.length, 4);
-    header.writeDoubleLE(this.totalBytes, 8);
-    writevSync(this.fd, [header, data]);
-    this.totalBytes += data.length;
-    this.currentBytes += data.length;
-    if (this.currentBytes >= this.maxBytes) this.rotate();
+  private write(stream: StreamId, parts: Buffer[]): void {
+    let bytes = 0;
+    for (const part of parts) bytes += part.length;
+    if (bytes === 0) return;
+    if (this.holdMs <= 0) {
+      this.writeFrames([{ stream, parts, bytes }]);
+      return;
+    }
+    this.queue.push({ stream, parts, bytes });
+    this.queued += bytes;
+    heldBytes += bytes;
+    // Lines the cap pushes out before they are written are never written: only counted.
+    while (this.queue.length > 1 && this.queued - this.queue[0].bytes >= this.maxBytes) {
+      const gone = this.queue.shift() as Queued;
+      this.queued -= gone.bytes;
+      heldBytes -= gone.bytes;
+      this.dropped += gone.bytes;
+    }
+    if (heldBytes > MAX_HELD_BYTES) this.flush();
+    else this.scheduled ??= setImmediate(() => this.turnEnded());
   }
 
-  /** The current generation becomes the older one; the oldest goes. */
+  /** The end of the event-loop turn in which lines were queued: write them, unless a flood is worth holding. */
+  private turnEnded(): void {
+    this.scheduled = undefined;
+    if (!this.holding && this.queued + this.dropped >= FLOOD_BYTES) {
+      this.holding = true;
+      this.scheduled = setTimeout(() => this.flush(), this.holdMs);
+      return;
+    }
+    this.flush();
+  }
+
+  /** Writes what is queued now. */
+  flush(): void {
+    if (this.scheduled !== undefined) {
+      if (this.holding) clearTimeout(this.scheduled as NodeJS.Timeout);
+      else clearImmediate(this.scheduled as NodeJS.Immediate);
+      this.scheduled = undefined;
+    }
+    this.holding = false;
+    if (this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    heldBytes -= this.queued;
+    this.queued = 0;
+    if (this.dropped > 0) this.replaceWith(queue);
+    else this.writeFrames(queue);
+  }
+
+  /** Writes queued lines as frames (consecutive lines of a stream in one frame), rotating at the cap. */
+  private writeFrames(queue: Queued[]): void {
+    let i = 0;
+    while (i < queue.length) {
+      const stream = queue[i].stream;
+      const room = Math.max(1, this.maxBytes - this.currentBytes);
+      const iov: Buffer[] = [this.header];
+      let bytes = 0;
+      while (i < queue.length && queue[i].stream === stream && (bytes === 0 || (bytes < room && iov.length + queue[i].parts.length <= MAX_PARTS_PER_FRAME))) {
+        for (const part of queue[i].parts) iov.push(part);
+        bytes += queue[i].bytes;
+        i++;
+      }
+      if (this.fd === undefined) this.fd = openSync(generationPath(this.dir, this.id, 1), 'a', 0o600);
+      this.frame(this.fd, stream, bytes, iov);
+      this.currentBytes += bytes;
+      if (this.currentBytes >= this.maxBytes) this.rotate();
+    }
+  }
+
+  private frame(fd: number, stream: StreamId, bytes: number, iov: Buffer[]): void {
+    const header = this.header;
+    header.writeUInt8(stream, 0);
+    header.writeUInt32LE(bytes, 4);
+    header.writeDoubleLE(this.totalBytes, 8);
+    let written = writevSync(fd, iov);
+    // A regular file takes it all at once; should it not, write the rest.
+    const total = HEADER_BYTES + bytes;
+    while (written < total) {
+      const rest = Buffer.concat(iov).subarray(written);
+      written += writevSync(fd, [rest]);
+    }
+    this.totalBytes += bytes;
+  }
+
+  /**
+   * The queue holds at least `cap` bytes of the newest lines and lines before them were dropped: those lines alone
+   * are what a read returns, so they replace both generations. Written aside first, then put in place of the older
+   * one, then the current one goes: a reader at any moment sees either the old pair, or generations whose offsets do
+   * not meet or whose older file changed under it (and looks again), or the new one.
+   */
+  private replaceWith(queue: Queued[]): void {
+    // The current generation is there exactly when something was written to it since the last rotation.
+    this.totalBytes += this.dropped;
+    this.dropped = 0;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    const aside = join(this.dir, `${this.id}.new`);
+    const fd = openSync(aside, 'w', 0o600);
+    try {
+      let i = 0;
+      while (i < queue.length) {
+        const stream = queue[i].stream;
+        const iov: Buffer[] = [this.header];
+        let bytes = 0;
+        while (i < queue.length && queue[i].stream === stream && (bytes === 0 || iov.length + queue[i].parts.length <= MAX_PARTS_PER_FRAME)) {
+          for (const part of queue[i].parts) iov.push(part);
+          bytes += queue[i].bytes;
+          i++;
+        }
+        this.frame(fd, stream, bytes, iov);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    // Never renamed over an existing file (see rotate()), and never a moment with neither generation there.
+    const older = generationPath(this.dir, this.id, 0);
+    const current = generationPath(this.dir, this.id, 1);
+    if (this.currentBytes > 0) {
+      unlinkIfThere(older); // the current generation alone: the newest lines
+      renameSync(aside, older); // offsets that do not meet
+      unlinkIfThere(current);
+      this.currentBytes = 0;
+    } else {
+      renameSync(aside, current); // offsets that do not meet
+      unlinkIfThere(older);
+      this.currentBytes = this.maxBytes;
+      this.rotate();
+    }
+  }
+
+  /**
+   * The current generation becomes the older one; the oldest goes. The oldest is unlinked first and the rename then
+   * replaces nothing: on ext4 a rename over an existing file forces the source's delayed blocks to be allocated and
+   * written back (auto_da_alloc), which cost about 1 ms per rotation, most of the supervisor's time under a flood (and
+   * wrote every megabyte of output to the disk). Readers see the moment between the two steps and look again
+   * (readOutput).
+   */
   private rotate(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    renameSync(generationPath(this.dir, this.id, 1), generationPath(this.dir, this.id, 0));
+    const older = generationPath(this.dir, this.id, 0);
+    unlinkIfThere(older);
+    renameSync(generationPath(this.dir, this.id, 1), older);
     this.currentBytes = 0;
   }
 
   /** Stops writing (the process ended); what was written stays readable. */
   close(): void {
     for (const stream of [STDOUT, STDERR] as const) this.end(stream);
+    this.flush();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 
 /** Deletes a process's output files. */
 export function removeOutput(dir: string, id: string): void {
   for (const generation of [0, 1] as const) rmSync(generationPath(dir, id, generation), { force: true });
+  rmSync(join(dir, `${id}.new`), { force: true });
 }
 
 export interface StoredOutput {
@@ -143,11 +318,33 @@ interface Frame {
   data: Buffer;
 }
 
-function readFrames(path: string): Frame[] {
+/** Which file a name stood for when it was read (undefined: none); a rotation changes it. */
+type FileIdentity = string | undefined;
+
+function identity(stats: Stats): FileIdentity {
+  return `${stats.ino}:${stats.ctimeMs}:${stats.size}`;
+}
+
+function identityOf(path: string): FileIdentity {
+  try {
+    return identity(statSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+function readFrames(path: string, seen?: { identity: FileIdentity }): Frame[] {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    const fd = openSync(path, 'r');
+    try {
+      if (seen) seen.identity = identity(fstatSync(fd));
+      bytes = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
+    if (seen) seen.identity = undefined;
     return [];
   }
   const frames: Frame[] = [];
@@ -165,13 +362,18 @@ function readFrames(path: string): Frame[] {
 /** The last `maxBytes` (at most) of a process's output, line-whole, with each line's stream. */
 export function readOutput(dir: string, id: string, maxBytes: number): StoredOutput {
   let frames: Frame[] = [];
-  // The writer may rotate between our two reads: then the offsets do not meet, and a second look gets it right.
+  // The writer may rotate between our two reads (or be between the two steps of a rotation, the older file gone and the
+  // current one not yet renamed): then the older file is no longer the one we read, or the offsets do not meet, and
+  // another look gets it right.
+  const olderPath = generationPath(dir, id, 0);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const older = readFrames(generationPath(dir, id, 0));
+    const seen: { identity: FileIdentity } = { identity: undefined };
+    const older = readFrames(olderPath, seen);
     const current = readFrames(generationPath(dir, id, 1));
     const olderEnd = older.length ? older[older.length - 1].offset + older[older.length - 1].data.length : undefined;
     frames = [...older, ...current];
-    if (olderEnd === undefined || current.length === 0 || current[0].offset === olderEnd) break;
+    const stable = identityOf(olderPath) === seen.identity;
+    if (stable && (olderEnd === undefined || current.length === 0 || current[0].offset === olderEnd)) break;
   }
   if (frames.length === 0) return { segments: [], droppedBytes: 0, totalBytes: 0 };
   const last = frames[frames.length - 1];

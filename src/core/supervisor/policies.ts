@@ -217,6 +217,12 @@ export class Policies {
     if (policy.ready) this.probe(id, watch, policy.ready);
   }
 
+  /** Is a readiness probe waiting for a line of this process's output? */
+  wantsOutput(id: string): boolean {
+    const watch = this.watches.get(id);
+    return watch?.lineProbe !== undefined && watch.probing;
+  }
+
   /** Whole lines a row printed: a log-line probe looks at each. */
   output(id: string, lines: Buffer): void {
     const watch = this.watches.get(id);

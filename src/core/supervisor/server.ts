@@ -292,7 +292,7 @@ export class SupervisorServer {
     host.send({ t: 'ev', e: event });
   }
 
-  private queueOutput({ id, stream, lines }: OutputLines): void {
+  private queueOutput({ id, stream, parts, bytes }: OutputLines): void {
     if (!this.host) return;
     let pending = this.output.get(id);
     if (pending && pending.stream !== stream) {
@@ -303,11 +303,11 @@ export class SupervisorServer {
       pending = { stream, parts: [], bytes: 0, skipped: 0 };
       this.output.set(id, pending);
     }
-    if (pending.bytes + lines.length <= OUTPUT_BYTES_PER_FLUSH) {
-      pending.parts.push(Buffer.from(lines));
-      pending.bytes += lines.length;
+    if (pending.bytes + bytes <= OUTPUT_BYTES_PER_FLUSH) {
+      for (const part of parts) pending.parts.push(Buffer.from(part));
+      pending.bytes += bytes;
     } else {
-      pending.skipped += lines.length;
+      pending.skipped += bytes;
     }
     this.outputTimer ??= setTimeout(() => {
       this.outputTimer = undefined;

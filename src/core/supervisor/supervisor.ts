@@ -42,7 +42,9 @@ export interface StartRequest {
 export interface OutputLines {
   id: string;
   stream: StreamId;
-  lines: Buffer;
+  /** The lines, in parts (not joined: most listeners need only a few of them); copy them to keep them. */
+  parts: readonly Buffer[];
+  bytes: number;
 }
 
 export interface SupervisorOptions {
@@ -59,6 +61,8 @@ export interface SupervisorOptions {
   owner?: string;
 }
 
+/** How long a flood of output may wait in memory before it is written (OutputWriter): most of it never needs writing. */
+const OUTPUT_HOLD_MS = 20;
 /** After exit, how long to wait for the pipes to drain when a descendant keeps them open. */
 const OUTPUT_GRACE_MS = 200;
 /** …and when none does: the pipes close with the last writer, but a loaded machine may deliver that late. */
@@ -244,7 +248,7 @@ export class Supervisor {
   private writer(id: string): OutputWriter {
     let writer = this.writers.get(id);
     if (!writer) {
-      writer = new OutputWriter(this.options.outputDir, id, this.settings.outputBufferBytes);
+      writer = new OutputWriter(this.options.outputDir, id, this.settings.outputBufferBytes, undefined, OUTPUT_HOLD_MS);
       this.writers.set(id, writer);
     }
     return writer;
@@ -296,14 +300,14 @@ export class Supervisor {
     this.launches.set(id, launch);
     const writer = this.writer(id);
     const onData = (stream: typeof STDOUT | typeof STDERR) => (chunk: Buffer) => {
-      const lines = writer.append(stream, chunk);
-      if (!lines) return;
-      this.policies.output(id, lines);
-      if (this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, lines });
+      const parts = writer.take(stream, chunk);
+      if (!parts) return;
+      if (this.policies.wantsOutput(id)) this.policies.output(id, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+      if (this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, parts, bytes: parts.reduce((n, part) => n + part.length, 0) });
     };
     const onEnd = (stream: typeof STDOUT | typeof STDERR) => () => {
       const line = writer.end(stream);
-      if (line && this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, lines: line });
+      if (line && this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, parts: [line], bytes: line.length });
     };
     child.stdout?.on('data', onData(STDOUT));
     child.stderr?.on('data', onData(STDERR));
