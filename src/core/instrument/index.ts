@@ -8,5 +8,5 @@ export type {
 } from './server';
 export { MAX_LINE_BYTES, PROTOCOL_VERSION, parseHello, parseMessage } from './protocol';
 export type { Hello, InstrumentEnv, LogRecord, Message, ProcessExited, ProcessStarted, StartMethod } from './protocol';
-export { isPythonCommand, pythonEnv } from './pythonEnv';
+export { isPythonCommand, pythonEnv, pythonFlagsNote } from './pythonEnv';
 export { sanitizeMessage, sanitizeName } from './sanitize';

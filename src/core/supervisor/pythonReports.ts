@@ -17,6 +17,8 @@ import type { Discovery } from './discovery';
 const LAST_REPORTS_MS = 1000;
 /** First poll after a report, so the child's own children are seen soon. */
 const POLL_AFTER_REPORT_MS = 50;
+/** How far apart the helper's clock (a report's `time`) and ours may be taken to be. */
+const CLOCK_SLACK_MS = 1000;
 
 /** multiprocessing's machinery, by the names it gives its processes. */
 export function roleOfName(name: string): ProcessRole | undefined {
@@ -119,9 +121,24 @@ export class PythonReports {
     return row && row.rootId === root.id ? row : undefined;
   }
 
+  /**
+   * The row of the process that was `pid` at `at` (ms): a live row, or one that ended since (its start report may be read
+   * after its parent's report of its exit: they come over different connections).
+   */
+  private rowAt(root: ReadonlyRow, pid: number, at: number): ReadonlyRow | undefined {
+    const live = this.liveIn(root, pid);
+    if (live) return live;
+    let found: ReadonlyRow | undefined;
+    for (const row of this.context.state.subtree(root.id)) {
+      if (row.pid !== pid || row.endedAt === null || row.endedAt < at - CLOCK_SLACK_MS || row.startedAt > at + CLOCK_SLACK_MS) continue;
+      if (!found || row.startedAt > found.startedAt) found = row;
+    }
+    return found;
+  }
+
   /** The row a report's sender stands for: a known row, else (before the program is known) the program itself. */
-  private async senderRow(root: ReadonlyRow, pid: number): Promise<ReadonlyRow | undefined> {
-    const known = this.liveIn(root, pid);
+  private async senderRow(root: ReadonlyRow, pid: number, at: number): Promise<ReadonlyRow | undefined> {
+    const known = this.rowAt(root, pid, at);
     if (known) return known;
     const discovery = this.context.discovery;
     if (discovery.programPid(root.id) !== undefined) return undefined;
@@ -138,7 +155,7 @@ export class PythonReports {
     const root = state.get(launchId);
     if (!root) return;
     // Nest by the reported parent (the process that called start()): for forkserver children the OS parent differs.
-    const parent = (await this.senderRow(root, report.ppid)) ?? root;
+    const parent = (await this.senderRow(root, report.ppid, report.time || Date.now())) ?? root;
     const existing = this.liveIn(root, report.pid);
     if (existing === root) return;
     const tracked = this.context.discovery.claim(report.pid);

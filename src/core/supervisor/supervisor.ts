@@ -3,7 +3,7 @@
 // process (src/supervisor/main.ts), and in-process in tests.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { isPythonCommand } from '../instrument/pythonEnv';
+import { isPythonCommand, pythonFlagsNote } from '../instrument/pythonEnv';
 import { formatCommandLine } from '../commandLine';
 import { Emitter, type Event } from '../event';
 import { signalTree, waitGone, type KnownProcess, type ProcessIdentity, type TreeRoot } from '../kill/killTree';
@@ -267,7 +267,9 @@ export class Supervisor {
     }
     // Set last: the helper's environment drops PROCSCOPE_* variables inherited from an outer launch.
     env[OWNER_VARIABLE] = `${this.owner}/${id}`;
-    return { env, instrumented };
+    // The interpreter may be told to ignore it all (python -I, -E, -S): then say so, rather than show nothing.
+    const note = instrumented ? pythonFlagsNote(spec.command, spec.args, spec.shell) : undefined;
+    return { env, instrumented, note };
   }
 
   /** `python`, or `auto` and the command runs Python (for a shell command line: its first word). */
@@ -334,6 +336,7 @@ export class Supervisor {
     this.options.watchdog?.addGroup(pid, pid, launch.startTime);
     const commandLine = spec.shell ? [spec.command, ...spec.args].join(' ') : formatCommandLine(spec.command, spec.args);
     this.log(LEVELS.INFO, name, `process started with pid ${pid}: ${commandLine}`);
+    if (note) this.log(LEVELS.INFO, name, note);
     this.policies.launched(id, extra.policy);
     if (launch.exited) this.announceExit(launch);
     this.discovery.schedule(FIRST_POLL_MS);

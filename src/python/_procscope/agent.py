@@ -1,20 +1,25 @@
 # Reports every multiprocessing.Process (start, exit) and multiprocessing's log records to ProcScope over a local socket.
 #
-# Loaded by sitecustomize.py when multiprocessing.process or multiprocessing.util is first imported. It observes
-# without wrapping the program's call paths where it can (data descriptors on `BaseProcess._popen` and
-# `Popen.returncode`), so tracebacks, return values and timing stay the program's own. It never raises into the
-# program: any failure to talk to the extension disables reporting for the rest of the process.
+# Loaded by sitecustomize.py when multiprocessing.process or multiprocessing.util is first imported. It watches and
+# changes nothing: it observes through data descriptors (`BaseProcess._popen`, `Popen.returncode`) and util's log
+# functions are replaced by copies of themselves that report first (no frame of ours under them), so output,
+# tracebacks, return values and timing stay the program's own. It uses no fd it has not verified as its own, never
+# waits for its lock (a signal handler may report), never raises into the program, and a failure to talk to the
+# extension disables reporting for the rest of the process.
 #
 # Wire format (one JSON object per line, ASCII, each line at most MAX_LINE bytes including its newline):
 #   {"t":"hello","token":T,"pid":P,"v":1}                       first line of every connection
-#   {"t":"start","pid":C,"ppid":P,"name":N,"daemon":B,"method":"fork|spawn|forkserver","time":MS}
+#   {"t":"start","pid":C,"ppid":P,"name":N,"daemon":B,"method":"fork|spawn|forkserver","time":MS,"role":R}
 #   {"t":"exit","pid":C,"code":X}                                 as the parent observes it (-15 after terminate())
 #   {"t":"log","pid":P,"level":L,"levelname":"INFO","process":N,"msg":M}
 
+import atexit
 import os
 import sys
 import time
 import _thread
+from _collections import deque
+from time import monotonic as _monotonic
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 64 * 1024
@@ -117,38 +122,114 @@ def _clip(text, limit):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The connection: one per process, opened on the first message, never shared across fork.
+#
+# The program owns the fd table: it may close our socket's fd (os.closerange) and take the number for a pipe or socket
+# of its own. So the socket is known by what it is (its SO_COOKIE on Linux, else st_dev and st_ino), checked before
+# every use: a number that now means something else is forgotten without being closed (detach) and a new connection is
+# made. Nothing here closes an fd it has not just verified, not even the garbage collector or interpreter shutdown
+# (_socket_class). Sends never raise SIGPIPE (MSG_NOSIGNAL, SO_NOSIGPIPE): the program may have restored SIG_DFL.
+#
+# Lines go through a queue: whoever holds the lock sends everything queued before letting go, and looks again after, so
+# a report made while a send is under way (in a signal handler, or another thread) is queued and nobody waits for the
+# lock. Records of multiprocessing's logger below INFO may wait in the queue a little (see _record); everything else
+# is sent at once, with whatever waited before it. A send that fails stops reporting from this process.
+
+FLUSH_BYTES = 16 * 1024  # queued records are sent once this much waits…
+FLUSH_SECONDS = 0.05  # …or when a record comes this long after the last batch (so a lone record goes at once)
+MAX_QUEUED = 100000  # lines; past it the oldest are dropped (the listener stalls and a send is about to fail anyway)
 
 _lock = _thread.allocate_lock()
+_queue = deque(maxlen=MAX_QUEUED)
+_queued_bytes = 0  # of records, since the last send (approximate: not updated under the lock)
+_last_batch = 0.0  # time.monotonic() of the last send a record made
 _connection = None
-_connection_pid = 0
-_disabled_pid = 0
+_connection_identity = None
+_connection_cookie = False  # its identity is its SO_COOKIE (Linux), else its (st_dev, st_ino)
+_send_flags = 0
+_pid = os.getpid()  # the process the state above belongs to
+_disabled = False
+_exiting = False  # this process's atexit hooks are running: nothing waits any more
+_socket_type = None
+
+
+def _socket_class():
+    """A _socket.socket that never closes its fd when collected: by then the number may be the program's."""
+    global _socket_type
+    if _socket_type is None:
+        # _socket, not socket: a program that monkeypatches socket (gevent, eventlet) must not see our traffic.
+        import _socket
+
+        class _Socket(_socket.socket):
+            __slots__ = ()
+
+            def __del__(self):
+                pass  # replaces the finalizer that would close the fd
+
+        flags = getattr(_socket, 'MSG_NOSIGNAL', 0)  # a listener gone must not SIGPIPE a program that reset SIGPIPE
+        nosigpipe = getattr(_socket, 'SO_NOSIGPIPE', 0x1022 if sys.platform == 'darwin' else None)  # macOS
+        _socket_type = (_Socket, _socket, flags, nosigpipe)
+    return _socket_type
 
 
 class _PipeConnection(object):
-    """A Windows named pipe opened as a file, with the socket methods used here."""
+    """A Windows named pipe, opened as a raw fd, with the socket methods used here."""
 
     def __init__(self, path):
-        self.file = open(path, 'wb', buffering=0)
+        self.fd = os.open(path, os.O_WRONLY | getattr(os, 'O_BINARY', 0))
 
-    def sendall(self, data):
+    def fileno(self):
+        return self.fd
+
+    def sendall(self, data, flags=0):
         view = memoryview(data)
         while view:
-            view = view[self.file.write(view):]
+            view = view[os.write(self.fd, view):]
 
     def close(self):
-        self.file.close()
+        fd, self.fd = self.fd, -1
+        os.close(fd)
+
+    def detach(self):
+        fd, self.fd = self.fd, -1
+        return fd
 
 
-def _connect(pid):
-    hello = encode((('t', 'hello'), ('token', _TOKEN), ('pid', pid), ('v', PROTOCOL_VERSION)))
+SOL_SOCKET_LINUX = 1
+SO_COOKIE_LINUX = 57  # a socket's unique 64-bit id (Linux 4.12+): one small object, where fstat makes twenty
+_LINUX = sys.platform.startswith('linux')
+_HELLO = ('{"t":"hello","token":%s,"pid":%%d,"v":%d}\n' % (
+    _json_string(_TOKEN).replace('%', '%%'), PROTOCOL_VERSION)).encode('ascii')
+
+
+def _identity(connection, cookie):
+    """What the connection's fd is now: its socket's cookie, or its (st_dev, st_ino); None if no socket or file."""
+    try:
+        if cookie:
+            return connection.getsockopt(SOL_SOCKET_LINUX, SO_COOKIE_LINUX, 8)
+        status = os.fstat(connection.fileno())
+        return (status.st_dev, status.st_ino)
+    except Exception:
+        return None
+
+
+def _connect():
+    """A new connection, before its hello: (connection, identity, cookie, send flags)."""
     if _PATH.startswith('\\\\'):
         connection = _PipeConnection(_PATH)
+        flags = 0
     else:
-        # _socket, not socket: a program that monkeypatches socket (gevent, eventlet) must not see our traffic.
-        import _socket
-        connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        socket_class, _socket, flags, nosigpipe = _socket_class()
+        connection = socket_class(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
+        identity = _identity(connection, True) if _LINUX else None
+        cookie = identity is not None
+        if not cookie:
+            identity = _identity(connection, False)
+        if identity is None:
+            raise OSError('cannot tell our socket from the program\'s fds')
         if hasattr(connection, 'settimeout'):
+            if nosigpipe is not None and not flags:
+                connection.setsockopt(_socket.SOL_SOCKET, nosigpipe, 1)
             connection.settimeout(TIMEOUT)
             for attempt in range(CONNECT_ATTEMPTS):
                 try:
@@ -159,61 +240,161 @@ def _connect(pid):
                     if attempt == CONNECT_ATTEMPTS - 1:
                         raise
                     time.sleep(0.01)
-        connection.sendall(hello)
     except BaseException:
-        connection.close()
+        connection.close()  # just made, and no one else has run since: still ours
         raise
-    return connection
+    return connection, identity, cookie, flags
 
 
-def _drop_connection():
-    global _connection
-    connection, _connection = _connection, None
-    if connection is not None:
-        try:
+def _forget_connection(close):
+    """Let go of the connection: closed only if its fd is verifiably still ours, else detached and left alone."""
+    global _connection, _connection_identity
+    connection, identity = _connection, _connection_identity
+    _connection = _connection_identity = None
+    if connection is None:
+        return
+    try:
+        if close and identity is not None and _identity(connection, _connection_cookie) == identity:
             connection.close()
-        except Exception:
+        else:
+            connection.detach()
+    except Exception:
+        pass
+
+
+def _reset_after_fork(pid):
+    """In a new child: its own lock, queue and connection. (Kept short: every page touched after a fork is a copy.)"""
+    global _lock, _pid, _disabled, _queued_bytes, _last_batch, _exiting
+    _lock = _thread.allocate_lock()  # another thread may have held the old one at the fork
+    if _queue:
+        _queue.clear()  # the parent's lines: it sends them itself
+    _pid = pid
+    _disabled = _exiting = False
+    _queued_bytes = 0
+    _last_batch = 0.0
+    _forget_connection(True)  # the parent's: closed here (verified), so that it ends with the parent
+
+
+def _send_queued():
+    """Send every queued line; the caller holds the lock."""
+    global _connection, _connection_identity, _connection_cookie, _send_flags, _disabled, _queued_bytes
+    pid = os.getpid()
+    if pid != _pid:
+        _reset_after_fork(pid)  # forked by something that skipped the at-fork hooks: what is queued is the parent's
+        return
+    if len(_queue) == 1:  # the common case, without a list (what is allocated here just after a fork costs a page)
+        data = _queue.popleft()
+    else:
+        lines = []
+        popleft = _queue.popleft
+        try:
+            while True:
+                lines.append(popleft())
+        except IndexError:
             pass
+        data = b''.join(lines)
+    if _queued_bytes:  # a store to the module's dict is a page written: none when nothing changes
+        _queued_bytes = 0
+    if _disabled or not _PATH or not data:
+        return
+    try:
+        connection = _connection
+        if connection is not None and _connection_cookie:
+            try:
+                same = connection.getsockopt(SOL_SOCKET_LINUX, SO_COOKIE_LINUX, 8) == _connection_identity
+            except OSError:
+                same = False
+        else:
+            same = connection is not None and _identity(connection, False) == _connection_identity
+        if connection is not None and not same:
+            _forget_connection(False)  # its fd was closed, maybe reused: the program's now
+            connection = None
+        if connection is None:
+            connection, _connection_identity, _connection_cookie, _send_flags = _connect()
+            _connection = connection
+            data = _HELLO % pid + data  # in the same send
+        connection.sendall(data, _send_flags)
+    except BaseException as error:
+        _disabled = True
+        _queue.clear()
+        _forget_connection(True)
+        if not isinstance(error, Exception):
+            raise
+
+
+def flush():
+    """Send what is queued now, unless someone is sending: then it sends it before it lets go. Never waits."""
+    while _queue:
+        lock = _lock
+        if not lock.acquire(False):
+            return
+        try:
+            _send_queued()
+        finally:
+            lock.release()
 
 
 def send(line):
-    """Write one encoded line to the extension; on any failure stop reporting from this process."""
-    global _connection, _connection_pid, _disabled_pid
-    pid = os.getpid()
-    if _disabled_pid == pid or not _PATH:
-        return
-    lock = _lock
-    # A timeout instead of blocking: a signal handler logging while this thread sends must not deadlock.
-    if not lock.acquire(True, TIMEOUT):
-        return
+    """Send one encoded line now (after whatever waits before it); never raises, never waits for the lock."""
     try:
-        if _connection is not None and _connection_pid != pid:
-            _drop_connection()  # forked by something that skipped the at-fork hooks
-        if _connection is None:
-            _connection = _connect(pid)
-            _connection_pid = pid
-        _connection.sendall(line)
-    except BaseException as error:
-        _disabled_pid = pid
-        _drop_connection()
-        if not isinstance(error, Exception):
-            raise
-    finally:
-        lock.release()
-
-
-def _after_fork_in_child():
-    global _lock, _disabled_pid
-    try:
-        _lock = _thread.allocate_lock()  # another thread may have held the old one at the fork
-        _disabled_pid = 0
-        _drop_connection()
+        if _disabled:
+            return
+        _queue.append(line)
+        while _queue:  # flush(), inline: this runs just after every fork start
+            lock = _lock
+            if not lock.acquire(False):
+                return
+            try:
+                _send_queued()
+            finally:
+                lock.release()
     except Exception:  # this module's globals may be gone late in interpreter shutdown
         pass
 
 
+def _record(line, now):
+    """Queue a record; send it with the rest when `now`, when enough waits, or when the last batch went a while ago."""
+    global _queued_bytes, _last_batch
+    if _disabled:
+        return
+    _queue.append(line)
+    _queued_bytes += len(line)
+    if now or _exiting:
+        flush()
+        return
+    moment = time.monotonic()
+    if _queued_bytes >= FLUSH_BYTES or moment - _last_batch >= FLUSH_SECONDS:
+        _last_batch = moment
+        flush()
+
+
+def _before_fork():
+    try:
+        if _queue:
+            flush()  # the parent's lines, in order, before the child's
+    except Exception:
+        pass
+
+
+def _after_fork_in_child():
+    try:
+        _reset_after_fork(os.getpid())
+    except Exception:  # this module's globals may be gone late in interpreter shutdown
+        pass
+
+
+def _at_exit():
+    global _exiting
+    try:
+        _exiting = True
+        flush()
+    except Exception:
+        pass
+
+
 if hasattr(os, 'register_at_fork'):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -241,19 +422,21 @@ def _role(process):
     return _ROLE_TARGETS.get(key, '')
 
 
+# A fork start's report is sent just after the fork, while the parent's pages are shared copy-on-write with the child:
+# every page written then costs a fault and a copy. So the lines are made in one step, from few objects.
+
+def _start_line(process, popen):
+    name = _json_string(_clip(str(process.name), MAX_NAME_CHARS))
+    return ('{"t":"start","pid":%d,"ppid":%d,"name":%s,"daemon":%s,"method":"%s","time":%d,"role":"%s"}\n' % (
+        popen.pid, os.getpid(), name, 'true' if process.daemon else 'false', _start_method(process, popen),
+        time.time() * 1000.0, _role(process),
+    )).encode('ascii')
+
+
 def _report_start(process, popen):
     try:
         pid = popen.pid
-        send(encode((
-            ('t', 'start'),
-            ('pid', pid),
-            ('ppid', os.getpid()),
-            ('name', _clip(str(process.name), MAX_NAME_CHARS)),
-            ('daemon', bool(process.daemon)),
-            ('method', _start_method(process, popen)),
-            ('time', time.time() * 1000.0),
-            ('role', _role(process)),
-        )))
+        send(_start_line(process, popen))
         if _watch_returncode(type(popen)):
             returncode = popen.__dict__.get('returncode')
             if returncode is None:
@@ -266,7 +449,7 @@ def _report_start(process, popen):
 
 def _report_exit(pid, returncode):
     try:
-        send(encode((('t', 'exit'), ('pid', pid), ('code', int(returncode)))))
+        send(b'{"t":"exit","pid":%d,"code":%d}\n' % (pid, int(returncode)))
     except Exception:
         pass
 
@@ -345,16 +528,22 @@ def _patch_process(module):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Log records: util's sub_debug/debug/info/sub_warning report at our level, then do exactly what they did.
-# They log only when someone called get_logger(); that logger is the program's and is never touched here.
+# Log records: util's log functions at or above our level are replaced by copies of themselves that report first (see
+# _log_function_copy); below it they stay untouched. They log only when someone called get_logger(); that logger is
+# the program's and is never touched here.
 
-_reporting = set()  # ids of threads inside _report_log: formatting a record may log again
+_reporting = set()  # ids of threads formatting a record: formatting may call the program's code, which may log again
+_installed = []  # the functions put on util here
+
+
+_PLAIN_TYPES = (str, int, float, bool, type(None))  # formatted without running any of the program's code
 
 
 def _format(msg, args):
+    """The message as logging's LogRecord.getMessage() makes it (a failure to format leaves it unformatted)."""
     message = str(msg)
     if args:
-        if len(args) == 1 and args[0]:
+        if len(args) == 1 and args[0] and type(args[0]) not in _PLAIN_TYPES:
             from collections.abc import Mapping
             if isinstance(args[0], Mapping):
                 args = args[0]
@@ -365,67 +554,162 @@ def _format(msg, args):
     return message
 
 
-def _report_log(util, level, levelname, msg, args):
-    try:
-        thread = _thread.get_ident()
-        if thread in _reporting:
-            return
-        _reporting.add(thread)
-    except Exception:  # this module's globals may be gone late in interpreter shutdown
-        return
-    try:
-        current = util.process.current_process()
-        if _HELPER_PID and _HELPER_PID == os.getpid() and isinstance(current, util.process._MainProcess):
-            return
-        name = getattr(current, 'name', None) or 'MainProcess'
-        message = _format(msg, args)
-        fields = [('t', 'log'), ('pid', os.getpid()), ('level', level), ('levelname', levelname),
-                  ('process', _clip(str(name), MAX_NAME_CHARS)), ('msg', _clip(message, MAX_MESSAGE_CHARS))]
-        line = encode(fields)
-        if len(line) > MAX_LINE:
-            fields[-1] = ('msg', _clip(message, SHORT_MESSAGE_CHARS))
-            line = encode(fields)
-        send(line)
-    except Exception:
-        pass
-    finally:
-        try:
-            _reporting.discard(thread)
-        except Exception:
-            pass
-
-
-def _wrap_log_function(util, name, level, levelname):
-    """Replace util.NAME with a reporting wrapper; returns (original, wrapper), or None."""
-    original = getattr(util, name, None)
-    if original is None or getattr(original, '_procscope_wraps', None) is not None:
+def _formatted(msg, args):
+    """The record's message, or None when this thread is already formatting one (a __str__ that logs)."""
+    if type(msg) is str and len(args) <= 4:
+        for arg in args:
+            if type(arg) not in _PLAIN_TYPES:
+                break
+        else:
+            return _format(msg, args)  # no code of the program's runs: it cannot log again
+    thread = _thread.get_ident()
+    if thread in _reporting:
         return None
-    # Closures only, no module globals: util calls these from finalizers, maybe after this module was torn down.
-    report = _report_log if 0 < _LEVEL <= level else None
-    code = getattr(original, '__code__', None)
-    if code is not None and 'stacklevel' in code.co_consts:
-        # 3.13+ passes stacklevel=2 so records name util's caller. Calling it from here would name this wrapper
-        # instead, so do what it does, from the frame that now stands where it stood.
-        def wrapper(msg, *args):
-            if report is not None:
-                report(util, level, levelname, msg, args)
-            logger = util._logger
-            if logger:
-                logger.log(level, msg, *args, stacklevel=2)
-    else:
-        def wrapper(msg, *args):
-            if report is not None:
-                report(util, level, levelname, msg, args)
-            return original(msg, *args)
-    for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
+    _reporting.add(thread)
+    try:
+        return _format(msg, args)
+    finally:
+        _reporting.discard(thread)
+
+
+def _log_head(util, current, name, pid, level, levelname):
+    """A log line up to its message, or None where records are not reported (a helper process's own)."""
+    if _HELPER_PID and _HELPER_PID == pid and isinstance(current, util.process._MainProcess):
+        return None
+    name = _clip(str(name or 'MainProcess'), MAX_NAME_CHARS)
+    return '{"t":"log","pid":%d,"level":%d,"levelname":%s,"process":%s,"msg":' % (
+        pid, level, _json_string(levelname), _json_string(name))
+
+
+def _make_report(util, level, levelname):
+    """What util's copy calls for each record at `level`: queue its line. Returns None and never raises.
+
+    Kept lean (util.debug may be called in a tight loop): the line's head is cached per process and name, a message
+    without arguments is never formatted, and records below INFO wait to be sent in a batch (see _record).
+    """
+    process = util.process
+    now = level >= 20
+    cache = [(None, None, 0, None)]  # (current process, its name, pid, head), replaced whole
+
+    def report(msg, args):
+        global _queued_bytes, _last_batch
         try:
-            setattr(wrapper, attribute, getattr(original, attribute))
-        except Exception:
+            if args or type(msg) is not str:
+                msg = _formatted(msg, args)
+                if msg is None:
+                    return
+            current = process._current_process
+            name = current._name
+            pid = _pid
+            known = cache[0]
+            if current is not known[0] or name is not known[1] or pid != known[2]:
+                known = cache[0] = (current, name, pid, _log_head(util, current, name, pid, level, levelname))
+            head = known[3]
+            if head is None:
+                return
+            if len(msg) <= SHORT_MESSAGE_CHARS and msg.isascii() and msg.isprintable() and '"' not in msg and '\\' not in msg:
+                line = ('%s"%s"}\n' % (head, msg)).encode('ascii')  # _json_string's fast path, inline
+            else:
+                line = (head + _json_string(_clip(msg, MAX_MESSAGE_CHARS)) + '}\n').encode('ascii')
+                if len(line) > MAX_LINE:
+                    line = (head + _json_string(_clip(msg, SHORT_MESSAGE_CHARS)) + '}\n').encode('ascii')
+            if now or util._exiting:
+                _record(line, True)
+                return
+            # _record(line, False), inline: this is the path of every debug record
+            if _disabled:
+                return
+            _queue.append(line)
+            _queued_bytes += len(line)
+            moment = _monotonic()
+            if _queued_bytes >= FLUSH_BYTES or moment - _last_batch >= FLUSH_SECONDS:
+                _last_batch = moment
+                flush()
+        except Exception:  # this module's globals may be gone late in interpreter shutdown
             pass
-    wrapper.__wrapped__ = original
-    wrapper._procscope_wraps = original
-    setattr(util, name, wrapper)
-    return original, wrapper
+
+    return report
+
+
+def _code_lines(code):
+    """The source lines a code object's instructions are on."""
+    if hasattr(code, 'co_lines'):  # 3.10+
+        return set(line for _, _, line in code.co_lines() if line is not None)
+    lines = set([code.co_firstlineno])
+    line = code.co_firstlineno
+    table = code.co_lnotab
+    for index in range(1, len(table), 2):
+        delta = table[index]
+        line += delta - 0x100 if delta >= 0x80 else delta
+        lines.add(line)
+    return lines
+
+
+def _log_function_copy(original, report):
+    """util's log function compiled again with a report call in front, on the same lines of util.py; None if util's
+    function is not the three lines it has always been (`if _logger:` / `_logger.log(LEVEL, msg, *args…)`).
+
+    Nothing tells the copy from util's own: it is util.py's file, name and line numbers, and no frame of ours is ever
+    below it, so tracebacks, the caller logging records (findCaller) and the stack logging prints for a record it
+    cannot format ("--- Logging error ---") are the program's own.
+    """
+    code = original.__code__
+    names = code.co_names
+    first = code.co_firstlineno
+    if (code.co_argcount != 1 or code.co_kwonlyargcount or code.co_varnames[:2] != ('msg', 'args')
+            or not code.co_flags & 0x04 or code.co_freevars or len(names) != 3 or names[:2] != ('_logger', 'log')
+            or first < 2 or _code_lines(code) - set([first]) != set([first + 1, first + 2])):
+        return None
+    consts = code.co_consts
+    stacklevel = any(value == 'stacklevel' or (type(value) is tuple and 'stacklevel' in value) for value in consts)
+    if stacklevel and 2 not in consts:
+        return None
+    source = '\n' * (first - 2) + (
+        'def _procscope_copy(_procscope_report):\n'
+        '    def %s(msg, *args):\n'
+        '        if _procscope_report(msg, args) or _logger:\n'
+        '            _logger.log(%s, msg, *args%s)\n'
+        '    return %s\n'
+    ) % (code.co_name, names[2], ', stacklevel=2' if stacklevel else '', code.co_name)
+    module_code = compile(source, code.co_filename, 'exec', dont_inherit=True)
+    factory_code = [value for value in module_code.co_consts if type(value) is type(code)][0]
+    copy = type(original)(factory_code, original.__globals__)(report)
+    if _code_lines(copy.__code__) != _code_lines(code):
+        return None
+    if hasattr(code, 'co_qualname'):  # 3.11+
+        copy.__code__ = copy.__code__.replace(co_qualname=code.co_qualname)
+    copy.__qualname__ = original.__qualname__
+    copy.__doc__ = original.__doc__
+    copy.__dict__.update(original.__dict__)
+    return copy
+
+
+def _replace_log_function(util, name, level, levelname):
+    """Put a reporting copy of util.NAME in its place; returns (original, copy), or None."""
+    original = getattr(util, name, None)
+    if original is None or original in _installed or not 0 < _LEVEL <= level:
+        return None
+    report = _make_report(util, level, levelname)
+    replacement = None
+    if getattr(original, '__code__', None) is not None:
+        try:
+            replacement = _log_function_copy(original, report)
+        except Exception:
+            replacement = None
+    if replacement is None:
+        # An util this helper does not know: wrap it (a frame of ours then stands between the caller and util).
+        def replacement(msg, *args):
+            report(msg, args)
+            return original(msg, *args)
+        for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
+            try:
+                setattr(replacement, attribute, getattr(original, attribute))
+            except Exception:
+                pass
+        replacement.__wrapped__ = original
+    _installed.append(replacement)
+    setattr(util, name, replacement)
+    return original, replacement
 
 
 def _rebind_defaults(module, replacements):
@@ -458,9 +742,9 @@ def _replacement(value, replacements):
 def _patch_util(module):
     replacements = []
     for name, level, levelname in LOG_FUNCTIONS:
-        wrapped = _wrap_log_function(module, name, level, levelname)
-        if wrapped is not None:
-            replacements.append(wrapped)
+        replaced = _replace_log_function(module, name, level, levelname)
+        if replaced is not None:
+            replacements.append(replaced)
     if replacements:
         _rebind_defaults(module, replacements)
     process = getattr(module, 'process', None)

@@ -21,27 +21,27 @@ def install():
         # (A Windows named pipe cannot be probed without taking one of its instances, so it is not checked.)
         if not path.startswith('\\\\') and not os.path.exists(path):
             return
-        finder = Finder()
-        sys.meta_path.insert(0, finder)
-        # Something (a .pth file) may have imported multiprocessing already: patch what is there.
+        # Something (a .pth file) may have imported multiprocessing already: patch what is there, hook only the rest.
+        pending = set(name for name in TARGETS if name not in sys.modules)
+        if pending:
+            sys.meta_path.insert(0, Finder(pending))
         for name in TARGETS:
             module = sys.modules.get(name)
-            if module is not None:
-                finder.pending.discard(name)
+            if module is not None and name not in pending:
                 patch(module)
     except Exception:
         pass
 
 
 class Finder(object):
-    """Hands multiprocessing.process and .util to the agent right after they execute, before anyone imports from them.
+    """Hands multiprocessing's modules to the agent right after they execute, before anyone imports from them.
 
-    It stays on sys.meta_path once done (as a set lookup per import): removing it could make an import running in
-    another thread skip a finder.
+    Once every target is done it leaves sys.meta_path, as it would never have been there, unless other threads run:
+    one of them could be walking sys.meta_path, and would skip a finder. Then it stays, as a set lookup per import.
     """
 
-    def __init__(self):
-        self.pending = set(TARGETS)
+    def __init__(self, pending):
+        self.pending = pending
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.pending:
@@ -61,7 +61,17 @@ class Finder(object):
             return spec
         self.pending.discard(fullname)
         spec.loader = PatchingLoader(spec.loader)
+        if not self.pending:
+            self.leave()  # the import under way walks sys.meta_path no further: this returns the spec it ends with
         return spec
+
+    def leave(self):
+        try:
+            import _thread
+            if _thread._count() == 0 and self in sys.meta_path:
+                sys.meta_path.remove(self)
+        except Exception:
+            pass
 
 
 class PatchingLoader(object):
@@ -117,12 +127,32 @@ def cache_bytecode(source, cached):
         pass
 
 
-def chain(our_file):
-    """Run the sitecustomize ours shadows, as `sitecustomize`, exactly as Python would have run it without us."""
+def _our_directories(our_file):
     ours = set()
     for directory in (os.environ.get('PROCSCOPE_HELPER_DIR'), os.path.dirname(os.path.abspath(our_file))):
         if directory:
             ours.add(os.path.normcase(os.path.abspath(directory)))
+    return ours
+
+
+def leave_path(our_file):
+    """Take the entry PYTHONPATH put on sys.path for us off it again (the variable stays, for spawned children)."""
+    try:
+        ours = _our_directories(our_file)
+        for entry in os.environ.get('PYTHONPATH', '').split(os.pathsep):
+            if entry and entry in sys.path and os.path.normcase(os.path.abspath(entry)) in ours:
+                sys.path.remove(entry)
+                sys.path_importer_cache.pop(entry, None)
+    except Exception:
+        pass
+
+
+def chain(our_file):
+    """Run the sitecustomize ours shadows, as `sitecustomize`, exactly as Python would have run it without us.
+
+    Returns whether there was one.
+    """
+    ours = _our_directories(our_file)
     search = []
     for entry in sys.path:
         try:
@@ -132,8 +162,7 @@ def chain(our_file):
             pass
         search.append(entry)
     if sys.version_info < (3, 4):
-        _chain_python2(search)
-        return
+        return _chain_python2(search)
     bootstrap_external = sys.modules.get('_frozen_importlib_external')
     if bootstrap_external is not None:
         path_finder = bootstrap_external.PathFinder
@@ -141,7 +170,7 @@ def chain(our_file):
         from importlib.machinery import PathFinder as path_finder
     spec = path_finder.find_spec('sitecustomize', search)
     if spec is None or spec.loader is None:
-        return
+        return False
     bootstrap = sys.modules.get('_frozen_importlib')
     if bootstrap is not None:
         module = bootstrap.module_from_spec(spec)
@@ -152,6 +181,7 @@ def chain(our_file):
     sys.modules['sitecustomize'] = module
     # Errors here are the shadowed module's own: let site report them as it would have.
     spec.loader.exec_module(module)
+    return True
 
 
 def _chain_python2(search):
@@ -159,9 +189,10 @@ def _chain_python2(search):
     try:
         found = imp.find_module('sitecustomize', search)
     except ImportError:
-        return
+        return False
     try:
         imp.load_module('sitecustomize', *found)  # re-executes into the module being imported: it becomes that one
     finally:
         if found[0] is not None:
             found[0].close()
+    return True
