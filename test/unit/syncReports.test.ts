@@ -51,6 +51,16 @@ describe('synchronisation made visible', { skip: missing }, () => {
     assert.equal(service.output(program.id), 'finalizers left: 0\n');
   });
 
+  it('a Queue.get that nobody can feed (every other process of the program waits) is hinted at INFO; a fed queue is not', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/queue_no_producer.py')] });
+    const hint = await waitFor(() => logger.lines().find((l) => l.includes('hint: consumer waits on Queue.get')), 20_000, 'the hint');
+    assert.equal(hint, '[INFO/MainProcess] hint: consumer waits on Queue.get (queue_no_producer.py:10), and no other process of the program is running to put anything there');
+    await service.terminate(program.id);
+    const fed = await service.start({ command: 'python3', args: [example('20_queue.py')], cwd: resolve(ROOT, 'examples') });
+    assert.equal((await service.join(fed.id, 30_000)).exitCode, 0);
+    assert.ok(!logger.lines().some((l) => l.includes('hint: ') && l.includes('20_queue.py')), 'no hint for a queue that is fed');
+  });
+
   it('a lock whose holder was killed: the waiter is told who held it and how it ended', async () => {
     const program = await service.start({ command: 'python3', args: [fixture('python/dead_holder.py'), '5'] });
     const warning = await waitFor(() => logger.lines().find((l) => l.includes('which exited with exitcode -9')), 20_000, 'the WARNING on the dead holder');
@@ -59,8 +69,8 @@ describe('synchronisation made visible', { skip: missing }, () => {
     await service.terminate(program.id);
   });
 
-  it('contention alone is no deadlock: eight processes take turns on one Lock, with waits seen and no warning', async () => {
-    const program = await service.start({ command: 'python3', args: [fixture('python/contention.py'), '3'] });
+  it('contention alone is no deadlock: eight processes take turns on one Lock for 5 s, with waits seen and no warning', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/contention.py'), '5'] });
     let waitsSeen = 0;
     const counting = service.onDidChange((ids) => {
       for (const id of ids) if (service.row(id)?.waitingOn?.kind === 'Lock') waitsSeen++;

@@ -18,6 +18,10 @@ const HOLDER_KINDS = new Set(['Lock', 'RLock']);
 /** Objects remembered at most (their kind and creation site): the oldest go first. */
 const MAX_OBJECTS = 20_000;
 const MAIN_PROCESS = 'MainProcess';
+/** How long a Queue.get must find nobody else of its program running before the hint is given. */
+const NO_PRODUCER_MS = 1000;
+/** How long a wait on a lock whose last known holder died must go on before it is told. */
+const DEAD_HOLDER_MS = 400;
 
 export interface SyncContext {
   readonly state: ProcessState;
@@ -52,6 +56,11 @@ export class SyncGraph {
   /** Waits (`pid>object`) that were part of something told: their holder's end later is no news. */
   private readonly toldWaits = new Set<string>();
   private marked = new Set<string>();
+  /** Queue.get waits (`pid>object`) found with nobody else running, and since when; those already hinted at. */
+  private readonly lonelySince = new Map<string, number>();
+  private readonly hinted = new Set<string>();
+  private hintTimer: NodeJS.Timeout | undefined;
+  private recheckTime = 0;
   private readonly subscription: { dispose(): void };
 
   constructor(private readonly context: SyncContext) {
@@ -100,6 +109,7 @@ export class SyncGraph {
 
   dispose(): void {
     this.subscription.dispose();
+    clearTimeout(this.hintTimer);
   }
 
   private remember(id: string, object: SyncObject): void {
@@ -181,19 +191,72 @@ export class SyncGraph {
       for (const edge of cycle) stuck.add(edge.waiter);
       this.tell(cycle, undefined, marked);
     }
-    // A lock whose holder has exited is never released (a multiprocessing.Lock has no owner to release it for).
+    // A lock whose holder has exited is never released (a multiprocessing.Lock has no owner to release it for). The
+    // holder is only the last known one, so it is told only when that process died of a signal or an error (a clean
+    // exit from `with lock:` released it) and the wait still goes on a moment after both began.
+    const now = Date.now();
     for (const [pid, wait] of this.waits) {
       if (stuck.has(pid) || !HOLDER_KINDS.has(wait.kind) || this.toldWaits.has(`${pid}>${wait.id}`)) continue;
       const holder = this.holders.get(wait.id);
       if (holder === undefined || holder === pid || state.liveByPid(holder)) continue;
       const dead = this.rowOfPid(holder);
-      if (!dead || dead.alive) continue;
+      if (!dead || dead.alive || dead.exitCode === 0) continue;
+      const settledAt = Math.max(wait.time, dead.endedAt ?? now) + DEAD_HOLDER_MS;
+      if (now < settledAt) {
+        this.recheckAt(settledAt);
+        continue;
+      }
       this.tell([{ waiter: pid, wait, next: holder }], dead, marked);
     }
+    this.hintAtLonelyGets(stuck);
     if (marked.size !== this.marked.size || [...marked].some((id) => !this.marked.has(id))) {
       this.marked = marked;
       this.context.emit({ type: 'deadlock', ids: [...marked] });
     }
+  }
+
+  /** Looks again at `at` (the earliest of the times asked for), when nothing else has made it look by then. */
+  private recheckAt(at: number): void {
+    if (this.hintTimer && this.recheckTime <= at) return;
+    clearTimeout(this.hintTimer);
+    this.recheckTime = at;
+    this.hintTimer = setTimeout(() => {
+      this.hintTimer = undefined;
+      this.check();
+    }, Math.max(0, at - Date.now()) + 10);
+    this.hintTimer.unref?.();
+  }
+
+  /**
+   * A Queue.get while no other process of the program runs (every other one waits too, or is gone) will likely never
+   * return: hinted at INFO once it has been so for a second.
+   */
+  private hintAtLonelyGets(stuck: ReadonlySet<number>): void {
+    const state = this.context.state;
+    const now = Date.now();
+    const lonely = new Set<string>();
+    for (const [pid, wait] of this.waits) {
+      if (wait.kind !== 'Queue.get' || stuck.has(pid)) continue;
+      const row = state.liveByPid(pid);
+      if (!row) continue;
+      const others = [state.get(row.rootId), ...state.subtree(row.rootId)].filter((r): r is ReadonlyRow =>
+        r !== undefined && r.alive && r.id !== row.id && (r.kind === 'python' || r.kind === 'launched') && r.role === undefined);
+      if (others.some((other) => other.pid === null || !this.waits.has(other.pid))) continue;
+      const key = `${pid}>${wait.id}`;
+      lonely.add(key);
+      if (this.hinted.has(key)) continue;
+      const since = this.lonelySince.get(key) ?? now;
+      this.lonelySince.set(key, since);
+      if (now - since >= NO_PRODUCER_MS) {
+        this.hinted.add(key);
+        const what = this.describe(wait);
+        this.context.log(LEVELS.INFO, MAIN_PROCESS,
+          `hint: ${row.name} waits on ${what.kind} (${what.site}), and no other process of the program is running to put anything there`);
+      } else {
+        this.recheckAt(since + NO_PRODUCER_MS);
+      }
+    }
+    for (const key of [...this.lonelySince.keys()]) if (!lonely.has(key)) this.lonelySince.delete(key);
   }
 
   /** Spells out a cycle (or a wait on a dead holder) once, and marks its rows. */
