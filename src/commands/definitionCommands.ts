@@ -7,7 +7,7 @@ import { describeValue } from '../core/validate';
 import type { WorkspaceDefinitions } from '../definitions/workspaceDefinitions';
 import { definitionOf, isProblemElement, problemOf } from '../tree/elements';
 import { runCommand } from './pickProcess';
-import { isViewArgument } from './viewArguments';
+import { isViewArgument, viewElements } from './viewArguments';
 
 /** Where an entry of procscope.processes is in a settings file's text: its `"name": "…"`, else the setting itself. */
 export function entryOffset(text: string, name: string | undefined): number {
@@ -22,7 +22,7 @@ export function entryOffset(text: string, name: string | undefined): number {
 
 export function registerDefinitionCommands(service: ProcessService, definitions: WorkspaceDefinitions): vscode.Disposable[] {
   const runner = definitions.runner;
-  const isElement = (id: string) => service.row(id) !== undefined || id.startsWith('def:') || isProblemElement(id);
+  const isElement = viewElements((id) => service.row(id) !== undefined);
 
   const openDefinition = (arg?: unknown) =>
     runCommand(isViewArgument(isElement, arg), async () => {

@@ -7,8 +7,10 @@ import type { ProcessSpec } from '../core/types';
 /** Context key: true when the workspace defines processes (the view's welcome text follows it). */
 const HAS_DEFINITIONS = 'procscope.hasWorkspaceProcesses';
 
-/** What a first definition looks like; valid per the procscope.processes schema in package.json. */
-export const EXAMPLE_DEFINITION: ProcessSpec = { name: 'web', command: 'python3', args: ['-m', 'http.server', '8000'] };
+/** What a first definition looks like (a readiness probe, a restart policy); valid per the schema in package.json. */
+export const EXAMPLE_DEFINITION: ProcessSpec & { ready: { http: string }; restart: string } = {
+  name: 'web', command: 'python3', args: ['-m', 'http.server', '8000'], ready: { http: 'http://localhost:8000/' }, restart: 'on-failure',
+};
 
 const STATUS_MESSAGE_MS = 8000;
 

@@ -365,6 +365,7 @@ const tests = [
       const settings = JSON.parse(readFileSync(file, 'utf8'));
       const problems = schemaProblems(settings['procscope.processes'], manifest().contributes.configuration.properties['procscope.processes']);
       if (!Array.isArray(settings['procscope.processes']) || settings['procscope.processes'].length === 0) problems.push('no example entry');
+      else if (!settings['procscope.processes'][0].ready || !settings['procscope.processes'][0].restart) problems.push('the example shows no readiness probe or restart policy');
       if (problems.length) throw new Error(`the example in ${file} does not fit the schema: ${problems.join('; ')}\n${readFileSync(file, 'utf8')}`);
       t.log(`example: ${JSON.stringify(settings['procscope.processes'])}`);
       // The example is a definition now: a row before it runs.

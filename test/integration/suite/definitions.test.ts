@@ -96,6 +96,21 @@ describe('Workspace processes (procscope.processes)', function () {
     assert.equal((await procscope.startDefinition('web')).id, web?.id);
   });
 
+  it('Open Definition jumps to the entry in .vscode/settings.json; Open in Browser opens a port through asExternalUri', async () => {
+    const file = await vscode.commands.executeCommand<vscode.Uri>('procscope.openDefinition', 'migrate');
+    assert.equal(file.fsPath, settingsFile());
+    const editor = await waitFor(() => vscode.window.activeTextEditor?.document.uri.fsPath === settingsFile() && vscode.window.activeTextEditor, 10_000, 'the settings file');
+    assert.match(editor.document.lineAt(editor.selection.active.line).text, /"name"\s*:\s*"migrate"/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const db = procscope.get(procscope.definitions().find((d) => d.name === 'db')?.id as string) as ProcessSnapshot;
+    await waitFor(() => procscope.get(db.id)?.ports?.includes(dbPort), 10_000, 'db listening');
+    const opened = await vscode.commands.executeCommand<string>('procscope.openPort', db.id);
+    const expected = (await vscode.env.asExternalUri(vscode.Uri.parse(`http://localhost:${dbPort}/`))).toString();
+    assert.equal(opened, expected, 'the port opened as VS Code maps it for this window');
+    assert.ok(opened.includes(String(dbPort)), opened);
+    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('procscope.openPort', procscope.definitions().find((d) => d.name === 'migrate')?.id)), /listens on no TCP port/);
+  });
+
   it('a definition killed from outside comes back in its row (restart: always); stopped by hand it stays stopped', async () => {
     const ticker = procscope.definitions().find((d) => d.name === 'ticker');
     const first = procscope.get(ticker?.id as string) as ProcessSnapshot;
