@@ -182,6 +182,36 @@ const tests = [
     },
   },
   {
+    name: 'a running definition started again asks, as VS Code\'s tasks do: Cancel starts nothing, Start Another a second copy, Restart the same row',
+    async run(t) {
+      await palette(t, 'ProcScope: Start All');
+      await openProcessesView(t.page);
+      await waitForRow(t.page, 'server', (r) => /\balive\b/.test(r.description), '"alive"', 20_000);
+      const servers = async () => (await processRows(t.page)).filter((r) => r.label === 'server' && r.level === 1);
+      const startAgain = async (answer) => {
+        await palette(t, 'ProcScope: Start Workspace Process');
+        await expectQuickInput(t.page, /Start Workspace Process|Processes to start/);
+        await t.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'server' }).first().click();
+        await t.page.keyboard.press('Enter');
+        const dialog = t.page.locator('.monaco-dialog-box');
+        await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+        const text = (await dialog.textContent()) ?? '';
+        if (!text.includes('server is already running')) throw new Error(`the dialog says ${JSON.stringify(text)}`);
+        if (answer === 'Cancel') await t.page.screenshot({ path: join(artifacts, 'ui-already-running.png') });
+        await dialog.locator('.monaco-button', { hasText: answer }).first().click();
+        await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      };
+      await startAgain('Cancel');
+      if ((await servers()).length !== 1) throw new Error(`Cancel started something: ${JSON.stringify(await servers())}`);
+      await startAgain('Start Another');
+      await waitUntil(async () => (await servers()).filter((r) => /\balive\b/.test(r.description)).length === 2, 20_000, 'a second server, alive');
+      await startAgain('Restart');
+      await waitForRow(t.page, 'server', (r) => /\balive\b/.test(r.description) && r.description.includes('↻1'), '"alive" and "↻1" (restarted in its row)', 20_000);
+      t.log(`servers: ${(await servers()).map((r) => r.description).join('; ')}`);
+      await palette(t, 'ProcScope: Stop All');
+    },
+  },
+  {
     name: 'supervisor killed: after a SIGKILL of the supervisor nothing ProcScope started survives, the log says so, and the next start works',
     async run(t) {
       const { owners, supervisor } = await startAllAndCollect(t);

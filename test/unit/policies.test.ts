@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { validatePolicy } from '../../src/core/supervisor/policies';
+import { FIRST_RESTART_DELAY_MS, MAX_RESTART_DELAY_MS, nextRestart, validatePolicy } from '../../src/core/supervisor/policies';
 import { cleanUpAll, isRunning, makeService, waitFor } from './helpers';
 
 after(cleanUpAll);
@@ -148,5 +148,38 @@ describe('restart policies', () => {
     assert.throws(() => validatePolicy({ ready: { port: 1, http: 'http://x' } }), /exactly one of/);
     assert.throws(() => validatePolicy({ ready: { http: 'ftp://x' } }), /http:\/\/ or https:\/\//);
     await assert.rejects(service.start({ command: 'true' }, { policy: { restart: 7 } }), /`restart` to be one of/);
+  });
+});
+
+describe('restart back-off and the crash-loop breaker, as arithmetic', () => {
+  /** Failures at the given times, each run having started `upMs` before it; the delays asked for, and the loop. */
+  function failuresAt(times: number[], upMs = 100): { delays: number[]; loopAt: number | undefined } {
+    let last = { delayMs: FIRST_RESTART_DELAY_MS, failures: [] as number[], runStartedAt: 0 };
+    const delays: number[] = [];
+    let loopAt: number | undefined;
+    for (const now of times) {
+      const next = nextRestart({ ...last, runStartedAt: now - upMs }, now);
+      if (next.crashLoop && loopAt === undefined) loopAt = now;
+      if (!next.crashLoop) delays.push(next.delayMs);
+      last = { delayMs: next.nextDelayMs, failures: next.failures, runStartedAt: now };
+    }
+    return { delays, loopAt };
+  }
+
+  it('starts at 500 ms and doubles; the fifth failure within 60 s is a crash loop', () => {
+    assert.deepEqual(failuresAt([1_000, 2_000, 4_000, 7_000, 12_000]), { delays: [500, 1000, 2000, 4000], loopAt: 12_000 });
+  });
+
+  it('doubles up to 30 s and no further when failures are spread out (no crash loop)', () => {
+    const times = Array.from({ length: 10 }, (_, i) => (i + 1) * 25_000);
+    assert.deepEqual(failuresAt(times), { delays: [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000], loopAt: undefined });
+  });
+
+  it('goes back to 500 ms after a run that stayed up 60 s', () => {
+    let last = { delayMs: 16_000, failures: [] as number[], runStartedAt: 0 };
+    assert.equal(nextRestart(last, 59_999).delayMs, 16_000);
+    last = { ...last, runStartedAt: 0 };
+    assert.equal(nextRestart(last, 60_000).delayMs, FIRST_RESTART_DELAY_MS);
+    assert.equal(MAX_RESTART_DELAY_MS, 30_000);
   });
 });

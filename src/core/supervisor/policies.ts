@@ -166,6 +166,20 @@ export interface PolicyContext {
   restart(id: string): Promise<unknown>;
 }
 
+/**
+ * The restart policy's arithmetic after a failure at `now`: the back-off starts at 500 ms and doubles to 30 s, and
+ * goes back to 500 ms after a run that stayed up 60 s; the 5th failure within 60 s is a crash loop.
+ */
+export function nextRestart(
+  last: { delayMs: number; failures: readonly number[]; runStartedAt: number },
+  now: number,
+): { delayMs: number; nextDelayMs: number; failures: number[]; crashLoop: boolean } {
+  const delayMs = now - last.runStartedAt >= RESET_AFTER_UP_MS ? FIRST_RESTART_DELAY_MS : last.delayMs;
+  const failures = [...last.failures.filter((at) => now - at < CRASH_LOOP_WINDOW_MS), now];
+  const crashLoop = failures.length >= CRASH_LOOP_FAILURES;
+  return { delayMs, nextDelayMs: crashLoop ? delayMs : Math.min(MAX_RESTART_DELAY_MS, delayMs * 2), failures: crashLoop ? [] : failures, crashLoop };
+}
+
 /** What is known of one row's policy: its probe's timers, its failures, its back-off. */
 class Watch {
   probeTimer: NodeJS.Timeout | undefined;
@@ -305,17 +319,16 @@ export class Policies {
     if (watch.stopped || this.closed) return;
     const { restart } = watch.policy;
     if (restart === 'no' || (restart === 'on-failure' && exitCode === 0)) return;
-    const now = Date.now();
-    if (now - watch.runStartedAt >= RESET_AFTER_UP_MS) watch.delayMs = FIRST_RESTART_DELAY_MS;
-    watch.failures = [...watch.failures.filter((at) => now - at < CRASH_LOOP_WINDOW_MS), now];
-    if (watch.failures.length >= CRASH_LOOP_FAILURES) {
+    const next = nextRestart(watch, Date.now());
+    watch.failures = next.failures;
+    watch.delayMs = next.nextDelayMs;
+    if (next.crashLoop) {
       this.context.emit({ type: 'phase', id, phase: 'crash loop' });
       this.context.log(LEVELS.WARNING, row.name, `crash loop: restarting ${row.name} stopped after ${CRASH_LOOP_FAILURES} failures in ${CRASH_LOOP_WINDOW_MS / 1000} s`);
       watch.failures = [];
       return;
     }
-    const delay = watch.delayMs;
-    watch.delayMs = Math.min(MAX_RESTART_DELAY_MS, watch.delayMs * 2);
+    const delay = next.delayMs;
     this.context.emit({ type: 'phase', id, phase: `${RESTART_PENDING} ${delay < 1000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`}` });
     this.context.log(LEVELS.INFO, row.name, `${endedInWords(exitCode ?? null)}: restarting in ${delay} ms (restart: ${restart})`);
     watch.restartTimer = setTimeout(() => {
