@@ -35,7 +35,8 @@ export interface ProcessSource {
   /** Pids that appeared since the last call; undefined where the platform cannot tell cheaply. */
   newPids?(): number[];
   /** One variable of a process's environment; undefined when unset or not readable. */
-  environValue?(pid: number, name: string): string | undefined;
+  /** A variable of the process's environment; null when the environment cannot be read (yet: a process in exec). */
+  environValue?(pid: number, name: string): string | null | undefined;
   /** TCP ports each of `pids` listens on (only pids with at least one are in the map). */
   listeningPorts?(tree: string, pids: readonly number[]): Map<number, number[]>;
 }
@@ -141,7 +142,7 @@ export class ProcfsSource implements ProcessSource {
     return before === undefined ? now : now.filter((pid) => !before.has(pid));
   }
 
-  environValue(pid: number, name: string): string | undefined {
+  environValue(pid: number, name: string): string | null | undefined {
     return procfs.readEnvironValue(pid, name);
   }
 

@@ -164,14 +164,16 @@ export function readExe(pid: number): string | undefined {
   }
 }
 
-/** The value of `name` in a process's environment as it was at exec, or undefined (not set, gone, or not ours). */
-export function readEnvironValue(pid: number, name: string): string | undefined {
+/** The value of `name` in a process's environment as it was at exec; undefined when not set, null when unreadable (gone, not ours, in exec). */
+export function readEnvironValue(pid: number, name: string): string | null | undefined {
   let raw: string;
   try {
     raw = readFileSync(`/proc/${pid}/environ`, 'latin1');
   } catch {
-    return undefined;
+    return null;
   }
+  // Empty: a process in the middle of exec (or a kernel thread, a zombie): nothing to tell yet.
+  if (raw.length === 0) return null;
   const key = `${name}=`;
   let start: number;
   if (raw.startsWith(key)) {

@@ -20,6 +20,8 @@ import type { WatchdogClient } from '../watchdog/client';
 export const ENDED_ROWS_KEPT = 3;
 /** The environment variable every launched process carries, `OWNER/ROW`: it finds those that left the tree. */
 export const OWNER_VARIABLE = 'PROCSCOPE_OWNER';
+/** How many polls read the environment of a new process that had none to read (caught in exec). */
+const ENVIRON_RETRIES = 3;
 /** The row name of the Python program when a launcher (a wrapper such as `uv run`) spawned it. */
 export const PROGRAM_NAME = MAIN_PROCESS;
 
@@ -88,6 +90,8 @@ export class Discovery {
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly tracked = new Map<number, Tracked>();
+  /** New pids whose environment could not be read yet, and how many more polls may read it again. */
+  private readonly unmarked = new Map<number, number>();
   private readonly watches = new Map<string, LaunchWatch>();
   private readonly cpu = new Map<number, CpuSample>();
   private readonly reading = new Set<string>();
@@ -213,12 +217,24 @@ export class Discovery {
 
   /** New processes carrying the mark of one of our launches (a setsid escapee, a group member whose leader is gone). */
   private findMarked(source: ProcessSource): void {
-    const pids = source.newPids?.();
-    if (!pids || !source.environValue) return;
+    const fresh = source.newPids?.();
+    if (!fresh || !source.environValue) return;
     const prefix = `${this.context.owner}/`;
+    // A process caught in exec has no environment to read for a moment: such pids are read again at the next polls.
+    const pids = [...fresh, ...this.unmarked.keys()];
     for (const pid of pids) {
-      if (this.tracked.has(pid) || this.context.state.liveByPid(pid)) continue;
+      if (this.tracked.has(pid) || this.context.state.liveByPid(pid)) {
+        this.unmarked.delete(pid);
+        continue;
+      }
       const mark = source.environValue(pid, OWNER_VARIABLE);
+      if (mark === null) {
+        const tries = this.unmarked.get(pid) ?? ENVIRON_RETRIES;
+        if (tries > 1) this.unmarked.set(pid, tries - 1);
+        else this.unmarked.delete(pid);
+        continue;
+      }
+      this.unmarked.delete(pid);
       if (!mark?.startsWith(prefix)) continue;
       const root = this.context.state.get(mark.slice(prefix.length));
       if (!root || root.kind !== 'launched' || root.pid === pid) continue;

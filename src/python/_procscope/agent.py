@@ -701,12 +701,7 @@ def _replace_log_function(util, name, level, levelname):
         def replacement(msg, *args):
             report(msg, args)
             return original(msg, *args)
-        for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
-            try:
-                setattr(replacement, attribute, getattr(original, attribute))
-            except Exception:
-                pass
-        replacement.__wrapped__ = original
+        dress(replacement, original)
     _installed.append(replacement)
     setattr(util, name, replacement)
     return original, replacement
@@ -750,6 +745,17 @@ def _patch_util(module):
     process = getattr(module, 'process', None)
     if process is not None:
         _patch_process(process)
+
+
+def dress(wrapper, original):
+    """Give a wrapper the name, module and docstring of what it wraps, and point __wrapped__ at it."""
+    for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
+        try:
+            setattr(wrapper, attribute, getattr(original, attribute))
+        except Exception:
+            pass
+    wrapper.__wrapped__ = original
+    return wrapper
 
 
 def patch(module):

@@ -169,12 +169,7 @@ def _wrap_wait(cls, name, plan):
         ident, kind, site, target = what
         return reported_wait(ident, kind, site, target, original, (self,) + args, kwargs)
 
-    for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
-        try:
-            setattr(wrapper, attribute, getattr(original, attribute))
-        except Exception:
-            pass
-    wrapper.__wrapped__ = original
+    agent.dress(wrapper, original)
     wrapper._procscope_wraps = original
     setattr(cls, name, wrapper)
 
@@ -267,13 +262,7 @@ def _patch_synchronize(module):
         return self.acquire()
 
     for name, value in (('__init__', __init__), ('_make_methods', _make_methods), ('__enter__', __enter__)):
-        original = getattr(semlock_class, name)
-        for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
-            try:
-                setattr(value, attribute, getattr(original, attribute))
-            except Exception:
-                pass
-        setattr(semlock_class, name, value)
+        setattr(semlock_class, name, agent.dress(value, getattr(semlock_class, name)))
     _patch_waits(module)
 
 

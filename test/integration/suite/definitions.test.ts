@@ -108,7 +108,8 @@ describe('Workspace processes (procscope.processes)', function () {
     const expected = (await vscode.env.asExternalUri(vscode.Uri.parse(`http://localhost:${dbPort}/`))).toString();
     assert.equal(opened, expected, 'the port opened as VS Code maps it for this window');
     assert.ok(opened.includes(String(dbPort)), opened);
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('procscope.openPort', procscope.definitions().find((d) => d.name === 'migrate')?.id)), /listens on no TCP port/);
+    // A row with no port (from its menu, as VS Code hands it): nothing opens; the error is shown, not thrown.
+    assert.equal(await vscode.commands.executeCommand('procscope.openPort', procscope.definitions().find((d) => d.name === 'migrate')?.id), undefined);
   });
 
   it('a definition killed from outside comes back in its row (restart: always); stopped by hand it stays stopped', async () => {
