@@ -6,21 +6,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ProcessService } from '../../src/core/host/processService';
 import type { SupervisorRecord } from '../../src/core/host/spawnSupervisor';
+import { environValue, processesMarkedBy } from '../shared/marks';
 import { ROOT } from '../unit/helpers';
 
 export { ROOT };
-
-/** One variable of a process's environment as it was at exec, or undefined. */
-export function environValue(pid: number, name: string): string | undefined {
-  let raw: string;
-  try {
-    raw = readFileSync(`/proc/${pid}/environ`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const entry = raw.split('\0').find((e) => e.startsWith(`${name}=`));
-  return entry === undefined ? undefined : entry.slice(name.length + 1);
-}
+export { environValue, processesMarkedBy };
 
 /** State letter of `pid` from /proc/PID/stat, or undefined when it is gone. */
 export function procState(pid: number): string | undefined {
@@ -36,19 +26,6 @@ export function procState(pid: number): string | undefined {
 export function isGone(pid: number): boolean {
   const state = procState(pid);
   return state === undefined || state === 'Z' || state === 'X';
-}
-
-/** Every live (non-zombie) process whose PROCSCOPE_OWNER mark starts with `owner/`, judged from outside. */
-export function processesMarkedBy(owner: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (isGone(pid)) continue;
-    const mark = environValue(pid, 'PROCSCOPE_OWNER');
-    if (mark !== undefined && mark.startsWith(`${owner}/`)) found.push(pid);
-  }
-  return found;
 }
 
 /** The owner part of a process's PROCSCOPE_OWNER mark. */

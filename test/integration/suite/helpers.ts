@@ -1,11 +1,11 @@
 // Shared by the integration tests: the real extension's API, fixture paths, and checks on real pids.
-import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../../../src/api';
 import { isDead } from '../../../src/core/os/osProcess';
 import { readStat } from '../../../src/core/os/procfs';
 import type { ProcessSnapshot } from '../../../src/core/types';
+export { ownerMark, processesMarkedBy } from '../../shared/marks';
 export { sleep, waitFor } from '../../shared/wait';
 
 /** The repository root, from out/test/integration/suite. */
@@ -25,24 +25,6 @@ export function isRunning(pid: number | null): boolean {
   return pid !== null && !isDead(readStat(pid));
 }
 
-
-/** The PROCSCOPE_OWNER mark every process ProcScope starts inherits (`owner/launch`), read from outside. */
-export function ownerMark(pid: number): string | undefined {
-  try {
-    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('PROCSCOPE_OWNER='));
-    return entry?.slice('PROCSCOPE_OWNER='.length);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every live process on the machine whose mark names `owner`, whoever its parent is now: judged from outside. */
-export function processesMarkedBy(owner: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => isRunning(pid) && ownerMark(pid)?.startsWith(`${owner}/`));
-}
 
 /** Every process below `id`, as the API lists them. */
 export function descendantsOf(procscope: ProcScopeApi, id: string): ProcessSnapshot[] {
