@@ -167,8 +167,11 @@ export class SyncGraph {
   /** Finds cycles of waits and waits on locks whose holder died; tells each new one at WARNING and marks the rows. */
   private check(): void {
     const state = this.context.state;
-    // Waits of processes that ended are over.
-    for (const pid of [...this.waits.keys()]) if (!state.liveByPid(pid)) this.waits.delete(pid);
+    // Waits of processes that ended are over; a waiter whose row has not come yet (its own report was faster than its
+    // parent's start report) keeps its wait, told when the row comes.
+    for (const pid of [...this.waits.keys()]) {
+      if (!state.liveByPid(pid) && this.rowOfPid(pid) !== undefined) this.waits.delete(pid);
+    }
     const marked = new Set<string>();
     const stuck = new Set<number>();
     for (const [start] of this.waits) {
