@@ -188,8 +188,9 @@ export class Discovery {
     this.timer = undefined;
   }
 
+  /** Something lives, or a new process's environment is still to be read again (a few polls at most). */
   private anythingToWatch(): boolean {
-    return this.context.state.liveCount > 0 || this.tracked.size > 0;
+    return this.context.state.liveCount > 0 || this.tracked.size > 0 || this.unmarked.size > 0;
   }
 
   /** One look at the OS: new descendants, ended ones, CPU, memory, ports. Looks run one after another. */
