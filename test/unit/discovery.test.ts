@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { OsProcess } from '../../src/core/os/osProcess';
 import { ProcfsSource } from '../../src/core/os/processSource';
 import type { ProcessSnapshot } from '../../src/core/types';
-import { cleanUpAll, fixture, isRunning, makeService, makeSupervisor, waitFor } from './helpers';
+import { cleanUpAll, fixture, isRunning, makeService, makeSupervisor, tempDir, waitFor } from './helpers';
 
 after(cleanUpAll);
 
@@ -69,6 +71,17 @@ describe('which descendants are rows: short lives and many ends', () => {
     assert.ok(folded + ended.length >= 4, `only ${folded} folded and ${ended.length} shown of 8 half-second children`);
     const last = rows.find((p) => p.args[0] === '30') as ProcessSnapshot;
     assert.equal(last.name, `loop:${service.row(root.id)?.childCounter}`, 'names count rows, not every child');
+    await service.terminate(root.id);
+  });
+
+  it('a child shown before it execs shows the command it became', async () => {
+    const go = join(tempDir(), 'go');
+    const script = '(until [ -e "$0" ]; do sleep 0.05; done; exec sleep 120) & wait';
+    const root = await service.start({ command: 'bash', args: ['-c', script, go], name: 'execs-later' });
+    const child = await waitFor(() => below(root.id).find((p) => p.alive && p.command === 'bash'), 30_000, 'the subshell as a row');
+    writeFileSync(go, '');
+    await waitFor(() => service.get(child.id)?.command === 'sleep' ? true : undefined, 30_000, `the row ${child.name} to show sleep after its exec`);
+    assert.deepEqual(service.get(child.id)?.args, ['120']);
     await service.terminate(root.id);
   });
 

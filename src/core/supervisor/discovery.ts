@@ -80,9 +80,11 @@ export interface DiscoveryContext {
   afterPoll(rootId: string): void;
 }
 
-interface CpuSample {
+/** What the last poll read of a row's process: CPU time, and its name (which changes when it execs). */
+interface LastLook {
   cpuMs: number;
   at: number;
+  comm: string;
 }
 
 export class Discovery {
@@ -93,7 +95,7 @@ export class Discovery {
   /** New pids whose environment could not be read yet, and how many more polls may read it again. */
   private readonly unmarked = new Map<number, number>();
   private readonly watches = new Map<string, LaunchWatch>();
-  private readonly cpu = new Map<number, CpuSample>();
+  private readonly lastLook = new Map<number, LastLook>();
   private readonly reading = new Set<string>();
 
   constructor(
@@ -355,6 +357,7 @@ export class Discovery {
       type: 'discovered', id, parentId: parentRow.id, name, at: Date.now(),
       pid: p.pid, ppid: p.ppid, startTime: p.startTime, command, args, role: machineryRole(argv), escaped: tracked.escaped || undefined,
     });
+    this.lastLook.set(p.pid, { cpuMs: p.cpuMs, at: Date.now(), comm: p.comm });
     this.context.log('debug', name, `discovered ${tracked.escaped ? 'escaped ' : ''}child process with pid ${p.pid} of ${parentRow.name}: ${formatCommandLine(command, args)}`);
   }
 
@@ -373,14 +376,16 @@ export class Discovery {
 
   private ended(row: ReadonlyRow): void {
     this.context.emit({ type: 'exited', id: row.id, at: Date.now(), exitCode: null });
-    this.cpu.delete(row.pid as number);
+    this.lastLook.delete(row.pid as number);
     if (row.kind !== 'launched' && row.pid !== null) this.context.watchdog?.removeProcess(row.pid);
     if (row.kind === 'discovered') this.context.log('debug', row.name, `process with pid ${row.pid} has ended`);
   }
 
   private sample(row: ReadonlyRow, p: OsProcess, now: number): Sample | undefined {
-    const last = this.cpu.get(p.pid);
-    this.cpu.set(p.pid, { cpuMs: p.cpuMs, at: now });
+    const last = this.lastLook.get(p.pid);
+    this.lastLook.set(p.pid, { cpuMs: p.cpuMs, at: now, comm: p.comm });
+    // A discovered row read while its process was between fork and exec (setsid, a shell's child) shows what it became.
+    if (last && last.comm !== p.comm && row.kind === 'discovered') void this.readCommand(row.id, p.pid);
     const sample: Sample = { id: row.id, rssBytes: p.rssBytes };
     if (last && now > last.at) sample.cpuPercent = Math.round(Math.max(0, ((p.cpuMs - last.cpuMs) / (now - last.at)) * 100) * 10) / 10;
     if (sample.rssBytes === row.rssBytes && (sample.cpuPercent === undefined || sample.cpuPercent === row.cpuPercent)) return undefined;
