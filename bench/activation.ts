@@ -17,6 +17,8 @@ const PER_HOST_TIMEOUT_MS = 90_000;
 interface HostResult {
   wasActive?: boolean;
   activateMs?: number;
+  /** What the extension logged at DEBUG: its activate() from start to the API handed out. */
+  loggedActivateMs?: number;
   ingest?: { bareMBps: number[]; apiMBps: number[]; bareLagP99Ms: number[]; apiLagP99Ms: number[]; megabytes: number };
   hostMemory?: HostMemory | { error: string };
   stall?: Stall | { error: string };
@@ -75,6 +77,8 @@ async function measureHosts(): Promise<HostResult[]> {
     root: ROOT,
     folder: mkdtempSync(join(tmp, 'workspace-')),
     env: { PROCSCOPE_BENCH_HOST_OUT: resultsFile, PROCSCOPE_BENCH_CONTROL: controlFile },
+    // At DEBUG the extension logs how long activate() took: it ran onStartupFinished, before the bench entry could time it.
+    userSettings: { 'procscope.logLevel': 'DEBUG' },
     onOutput: (text: string) => (serverText = (serverText + text).slice(-20_000)),
   });
   onCleanup(() => server.killNow());
@@ -107,7 +111,9 @@ async function measureHosts(): Promise<HostResult[]> {
       const lines = readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean);
       const result: HostResult = lines.length > hosts.length ? JSON.parse(lines[lines.length - 1]) : { error: `no result (${outcome})` };
       hosts.push(result);
-      const activated = `activate() ${round(result.activateMs ?? NaN, 1)} ms${result.wasActive ? ' (was already active: not counted)' : ''}`;
+      const activated = result.loggedActivateMs !== undefined
+        ? `activate() ${round(result.loggedActivateMs, 1)} ms (logged by the extension)`
+        : `activate() ${round(result.activateMs ?? NaN, 1)} ms${result.wasActive ? ' (was already active, and nothing logged: not counted)' : ''}`;
       const what = result.error ? `error: ${result.error.split('\n')[0]}` : activated;
       const phases = Object.entries(result.phaseSeconds ?? {}).map(([name, s]) => `; ${name} ${s} s`).join('');
       log(`host ${i + 1}: ${what} (${round((performance.now() - t) / 1000, 1)} s${phases})`);
@@ -119,6 +125,12 @@ async function measureHosts(): Promise<HostResult[]> {
   }
   if (hosts.every((h) => h.error)) log(`code-server output (tail):\n${serverText.slice(-3000)}`);
   return hosts;
+}
+
+/** A host's activate() time: what the extension logged, else the bench entry's own timing if it activated it. */
+function activateMsOf(host: HostResult): number | undefined {
+  if (host.loggedActivateMs !== undefined) return host.loggedActivateMs;
+  return host.activateMs !== undefined && !host.wasActive ? host.activateMs : undefined;
 }
 
 function ingestRows(ingest: NonNullable<HostResult['ingest']>): Row[] {
@@ -229,10 +241,10 @@ main(async (): Promise<BenchResult> => {
   } catch (error) {
     notes.push(`the extension host could not be run: ${error instanceof Error ? error.message.split('\n')[0] : error}`);
   }
-  const activations = hosts.filter((h) => h.activateMs !== undefined && !h.wasActive).map((h) => h.activateMs as number);
+  const activations = hosts.map(activateMsOf).filter((ms): ms is number => ms !== undefined);
   rows.push({
     benchmark: 'activation',
-    what: `activate() in the real extension host (code-server), median of ${activations.length} fresh hosts`,
+    what: `activate() in the real extension host (code-server), median of ${activations.length} fresh hosts (as the extension logs it at DEBUG: from its first line to the API handed out)`,
     procscope: activations.length ? `${round(median(activations), 1)} ms` : 'not measured',
     bar: '≤ 30 ms',
     met: activations.length > 0 && median(activations) <= 30,
