@@ -22,6 +22,13 @@ export const ENDED_ROWS_KEPT = 3;
 export const OWNER_VARIABLE = 'PROCSCOPE_OWNER';
 /** How many polls read the environment of a new process that had none to read (caught in exec). */
 const ENVIRON_RETRIES = 3;
+/**
+ * Between full walks of a tree (its children lists, two reads a process), a poll reads each known process once and
+ * finds new descendants among the pids that appeared since the last poll, by their parent. A pid is reused only once
+ * the kernel's counter wrapped, so a new process is a new pid; every this many polls, and at a launch's first, the
+ * whole tree is walked again all the same.
+ */
+const FULL_WALK_EVERY = 10;
 /** The row name of the Python program when a launcher (a wrapper such as `uv run`) spawned it. */
 export const PROGRAM_NAME = MAIN_PROCESS;
 
@@ -66,7 +73,12 @@ interface LaunchWatch {
   python: boolean;
   /** The pid of the Python program once known (the root's own pid after a shim exec'd the interpreter). */
   programPid: number | undefined;
+  /** Polls since the tree was last walked whole (undefined: never yet). */
+  pollsSinceWalk?: number;
 }
+
+/** The processes that appeared since the last poll, read when a tree first asks (once a poll). */
+type FreshProcesses = () => Promise<ReadonlyMap<number, OsProcess>>;
 
 export interface DiscoveryContext {
   readonly state: ProcessState;
@@ -205,12 +217,23 @@ export class Discovery {
     const source = this.source;
     if (!source) return;
     source.refreshClock();
-    this.findMarked(source);
+    const freshPids = source.newPids?.();
+    this.findMarked(source, freshPids);
+    let freshStats: Map<number, OsProcess> | undefined;
+    const fresh: FreshProcesses | undefined = freshPids && (async () => {
+      if (freshStats) return freshStats;
+      freshStats = new Map();
+      for (const pid of freshPids) {
+        const p = await source.get(pid);
+        if (p && !isDead(p)) freshStats.set(pid, p);
+      }
+      return freshStats;
+    });
     for (const root of this.context.state.roots()) {
       if (root.kind !== 'launched') continue;
       if (!this.context.state.treeAlive(root.id) && !this.hasTracked(root.id)) continue;
       try {
-        await this.pollTree(root, source);
+        await this.pollTree(root, source, fresh);
       } catch (error) {
         this.context.log('error', MAIN_PROCESS, `polling ${root.name} failed: ${(error as Error).stack ?? error}`);
       }
@@ -219,8 +242,7 @@ export class Discovery {
   }
 
   /** New processes carrying the mark of one of our launches (a setsid escapee, a group member whose leader is gone). */
-  private findMarked(source: ProcessSource): void {
-    const fresh = source.newPids?.();
+  private findMarked(source: ProcessSource, fresh: readonly number[] | undefined): void {
     if (!fresh || !source.environValue) return;
     const prefix = `${this.context.owner}/`;
     // A process caught in exec has no environment to read for a moment: such pids are read again at the next polls.
@@ -246,18 +268,23 @@ export class Discovery {
     }
   }
 
-  private async pollTree(root: ReadonlyRow, source: ProcessSource): Promise<void> {
+  private async pollTree(root: ReadonlyRow, source: ProcessSource, fresh: FreshProcesses | undefined): Promise<void> {
     const state = this.context.state;
     const rows = [root, ...state.subtree(root.id)];
     const seen = new Map<number, OsProcess>();
+    const watch = this.watches.get(root.id);
+    const walkWhole = !fresh || !watch || watch.pollsSinceWalk === undefined || watch.pollsSinceWalk + 1 >= FULL_WALK_EVERY;
+    if (watch) watch.pollsSinceWalk = walkWhole ? 0 : (watch.pollsSinceWalk ?? 0) + 1;
     const walk = async (pid: number) => {
+      if (!walkWhole) return; // new descendants are found among the new pids below
       for (const p of await source.descendants(pid)) if (!isDead(p)) seen.set(p.pid, p);
     };
-    // Walk from every live row whose parent row is over (the root, orphans), and from tracked processes in the same spot.
+    // Walk from every live row whose parent row is over (the root, orphans), and from tracked processes in the same
+    // spot; between full walks, every live row is read on its own.
     for (const row of rows) {
       if (!row.alive || row.pid === null) continue;
       const parent = row.parentId === null ? undefined : state.get(row.parentId);
-      if (row !== root && parent?.alive) continue;
+      if (walkWhole && row !== root && parent?.alive) continue;
       const self = await source.get(row.pid);
       if (!sameProcess(self, row.startTime)) {
         if (row !== root) this.ended(row);
@@ -279,7 +306,12 @@ export class Discovery {
       seen.set(pid, self);
       await walk(pid);
     }
-    const watch = this.watches.get(root.id);
+    if (!walkWhole && fresh) {
+      // What a walk would have found: the descendants tracked already, and new processes below the tree (among
+      // them any that their mark made look like escapees).
+      for (const [pid, t] of this.tracked) if (t.rootId === root.id && !t.escaped && seen.has(pid)) inTree.add(pid);
+      this.adoptFresh(await fresh(), seen, inTree);
+    }
     if (watch?.python && watch.programPid === undefined && root.alive && root.pid !== null && isPythonExecutable(await source.exe(root.pid))) {
       watch.programPid = root.pid; // the shim exec'd the interpreter: from now on, what the root spawns is the program's
     }
@@ -309,6 +341,26 @@ export class Discovery {
     this.samplePorts(root, seen, samples, source);
     if (samples.length > 0) this.context.emit({ type: 'sampled', samples });
     this.fold(root.id);
+  }
+
+  /** New processes whose parent is in the tree (or is itself such a new process) join it, parents before children. */
+  private adoptFresh(fresh: ReadonlyMap<number, OsProcess>, seen: Map<number, OsProcess>, inTree: Set<number>): void {
+    let pending = [...fresh.values()].filter((p) => !inTree.has(p.pid));
+    for (let grew = true; grew && pending.length > 0;) {
+      grew = false;
+      const rest: OsProcess[] = [];
+      for (const p of pending) {
+        if (!seen.has(p.ppid)) {
+          rest.push(p);
+          continue;
+        }
+        seen.delete(p.pid); // after its parent, as a walk would list it
+        seen.set(p.pid, p);
+        if (inTree.has(p.ppid)) inTree.add(p.pid);
+        grew = true;
+      }
+      pending = rest;
+    }
   }
 
   /** A descendant that is not a row: track it, and make it a row once it is worth one. */
