@@ -157,6 +157,34 @@ describe('the multiprocessing machinery, named', { skip: missing }, () => {
     assert.equal(children.one.role, undefined, 'a Process, not the forkserver');
     await service.terminate(program.id);
   });
+
+  it('a forkserver child that starts processes gets a forkserver of its own, shown under it, and its children nest under it, not under that forkserver', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/child_forkserver.py')] });
+    const seen = await waitFor(() => {
+      const rows = service.state.subtree(program.id);
+      const outer = rows.find((r) => r.name === 'outer');
+      const inners = rows.filter((r) => r.name === 'inner-1' || r.name === 'inner-2');
+      const servers = rows.filter((r) => r.role === 'forkserver');
+      return outer && inners.length === 2 && servers.length === 2 ? { outer, inners, servers } : undefined;
+    }, 20_000, 'outer, inner-1, inner-2 and two forkservers');
+    const { outer, inners, servers } = seen;
+    const mainServer = servers.find((r) => r.parentId === program.id);
+    const outerServer = servers.find((r) => r.parentId === outer.id);
+    const where = JSON.stringify(service.state.subtree(program.id).map((r) => [r.name, r.pid, r.parentId, r.role, r.osParentPid]));
+    assert.equal(outer.parentId, program.id, `outer nests under the program: ${where}`);
+    assert.ok(mainServer, `the program's forkserver is under the program: ${where}`);
+    assert.ok(outerServer, `outer's own forkserver is under outer: ${where}`);
+    assert.notEqual(outerServer.pid, mainServer.pid, 'two forkservers, not one');
+    assert.equal(outer.osParentPid, mainServer.pid, "the program's forkserver forked outer");
+    for (const inner of inners) {
+      assert.equal(inner.parentId, outer.id, `${inner.name} nests under outer (its logical parent): ${where}`);
+      assert.equal(inner.osParentPid, outerServer.pid, `outer's forkserver forked ${inner.name}: ${where}`);
+      assert.equal(inner.role, undefined, `${inner.name} is a Process, not a forkserver`);
+    }
+    const done = await service.join(program.id, 30_000);
+    assert.equal(done.exitCode, 0);
+    assert.equal(service.output(program.id), 'outer 0\n');
+  });
 });
 
 function two(rows: readonly ReadonlyRow[]): ReadonlyRow | undefined {
