@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { findBrokenPoolLinks } from '../../src/core/brokenPool';
 import type { ReadonlyRow } from '../../src/core/model/row';
 import { cleanUpAll, fixture, makeService, ROOT, waitFor } from './helpers';
 import { pythonMissing } from './instrumentHarness';
@@ -142,6 +143,23 @@ describe('the multiprocessing machinery, named', { skip: missing }, () => {
     assert.ok(dead, `a worker with exitcode 3: ${JSON.stringify(workers.map((r) => [r.name, r.exitCode]))}`);
     assert.ok(logger.lines().includes(`[ERROR/${dead.name}] pool worker exited with exitcode 3: its pool cannot go on (a ProcessPoolExecutor raises BrokenProcessPool)`), logger.lines().join('\n'));
     assert.match(service.output(program.id), /BrokenProcessPool/);
+  });
+
+  it("the BrokenProcessPool traceback in the program's output leads to the worker that died, by row and pid", async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/broken_pool.py')] });
+    assert.equal((await service.join(program.id, 30_000)).exitCode, 1);
+    const rows = service.state.subtree(program.id);
+    const dead = rows.find((r) => r.role === 'pool-worker' && r.exitCode === 3);
+    assert.ok(dead, `a worker with exitcode 3: ${JSON.stringify(rows.map((r) => [r.name, r.exitCode]))}`);
+    const output = service.output(program.id);
+    const links = findBrokenPoolLinks(output, rows);
+    assert.equal(links.length, 1, output);
+    const [link] = links;
+    const line = output.split('\n')[link.line];
+    assert.match(line, /^concurrent\.futures\.process\.BrokenProcessPool: /, 'the exception line, not the program\'s own "broken: …" print');
+    assert.equal(line.slice(link.start, link.end), 'concurrent.futures.process.BrokenProcessPool');
+    assert.equal(link.worker.id, dead.id);
+    assert.equal(link.tooltip, `Caused by pool worker ${dead.name} (pid ${dead.pid}), which exited with exitcode 3: reveal its row`);
   });
 
   it('forkserver children nest under the process that started them, not under the forkserver, which is named', async () => {
