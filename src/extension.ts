@@ -20,6 +20,7 @@ import { registerTracebackLinks } from './output/tracebackLinks';
 import { ProcessStatusBar } from './statusBar';
 import { registerTimeline } from './timeline/timelinePanel';
 import { ProcessTreeProvider } from './tree/processTreeProvider';
+import { registerRevealRow } from './tree/revealRow';
 
 let service: ProcessService | undefined;
 
@@ -56,6 +57,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ProcSc
     registerTimeline(context.extensionUri, processes, treeView, definitions.runner),
     new ProcessStatusBar(processes),
     registerTracebackLinks(processes),
+    registerRevealRow(processes, treeView),
     new OutputEcho(processes, logger, () => settings.value.echoOutput),
     ...registerStartCommands(processes, definitions, outputs),
     ...registerProcessCommands(processes, outputs),

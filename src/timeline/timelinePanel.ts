@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { DefinitionRunner } from '../core/definitions/runner';
 import type { ProcessService } from '../core/host/processService';
 import { TimelineFeed } from '../core/timeline';
+import { revealRow } from '../tree/revealRow';
 
 /** At most this many updates a second reach the page, however fast processes change (as the tree refreshes). */
 const UPDATE_INTERVAL_MS = 100;
@@ -70,26 +71,8 @@ class TimelinePanel {
       this.feed.reset();
       this.send();
     } else if (type === 'reveal' && typeof id === 'string') {
-      void this.revealRow(id);
+      void revealRow(this.service, this.treeView, id);
     }
-  }
-
-  private async revealRow(id: string): Promise<void> {
-    const row = this.service.row(id);
-    if (row) {
-      try {
-        await this.treeView.reveal(id, { select: true, focus: true, expand: false });
-        return;
-      } catch {
-        // not shown in the tree (yet): say so below
-      }
-    }
-    const past = this.service.state.history().find((p) => p.id === id);
-    const name = row?.name ?? past?.name ?? id;
-    void vscode.window.showInformationMessage(
-      row ? `${name} is not shown in the Processes view right now.`
-        : `${name} has no row in the Processes view any more; the timeline keeps its history.`,
-    );
   }
 
   private schedule(): void {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { findBrokenPoolLinks } from '../../src/core/brokenPool';
 import type { ReadonlyRow } from '../../src/core/model/row';
 import { cleanUpAll, fixture, makeService, ROOT, waitFor } from './helpers';
 import { pythonMissing } from './instrumentHarness';
@@ -144,6 +145,23 @@ describe('the multiprocessing machinery, named', { skip: missing }, () => {
     assert.match(service.output(program.id), /BrokenProcessPool/);
   });
 
+  it("the BrokenProcessPool traceback in the program's output leads to the worker that died, by row and pid", async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/broken_pool.py')] });
+    assert.equal((await service.join(program.id, 30_000)).exitCode, 1);
+    const rows = service.state.subtree(program.id);
+    const dead = rows.find((r) => r.role === 'pool-worker' && r.exitCode === 3);
+    assert.ok(dead, `a worker with exitcode 3: ${JSON.stringify(rows.map((r) => [r.name, r.exitCode]))}`);
+    const output = service.output(program.id);
+    const links = findBrokenPoolLinks(output, rows);
+    assert.equal(links.length, 1, output);
+    const [link] = links;
+    const line = output.split('\n')[link.line];
+    assert.match(line, /^concurrent\.futures\.process\.BrokenProcessPool: /, 'the exception line, not the program\'s own "broken: …" print');
+    assert.equal(line.slice(link.start, link.end), 'concurrent.futures.process.BrokenProcessPool');
+    assert.equal(link.worker.id, dead.id);
+    assert.equal(link.tooltip, `Caused by pool worker ${dead.name} (pid ${dead.pid}), which exited with exitcode 3: reveal its row`);
+  });
+
   it('forkserver children nest under the process that started them, not under the forkserver, which is named', async () => {
     const program = await service.start({ command: 'python3', args: [fixture('python/deadlock_method.py'), 'forkserver'] });
     const children = await waitFor(() => {
@@ -156,6 +174,34 @@ describe('the multiprocessing machinery, named', { skip: missing }, () => {
     assert.equal(children.one.osParentPid, children.server.pid, 'the forkserver forked it');
     assert.equal(children.one.role, undefined, 'a Process, not the forkserver');
     await service.terminate(program.id);
+  });
+
+  it('a forkserver child that starts processes gets a forkserver of its own, shown under it, and its children nest under it, not under that forkserver', async () => {
+    const program = await service.start({ command: 'python3', args: [fixture('python/child_forkserver.py')] });
+    const seen = await waitFor(() => {
+      const rows = service.state.subtree(program.id);
+      const outer = rows.find((r) => r.name === 'outer');
+      const inners = rows.filter((r) => r.name === 'inner-1' || r.name === 'inner-2');
+      const servers = rows.filter((r) => r.role === 'forkserver');
+      return outer && inners.length === 2 && servers.length === 2 ? { outer, inners, servers } : undefined;
+    }, 20_000, 'outer, inner-1, inner-2 and two forkservers');
+    const { outer, inners, servers } = seen;
+    const mainServer = servers.find((r) => r.parentId === program.id);
+    const outerServer = servers.find((r) => r.parentId === outer.id);
+    const where = JSON.stringify(service.state.subtree(program.id).map((r) => [r.name, r.pid, r.parentId, r.role, r.osParentPid]));
+    assert.equal(outer.parentId, program.id, `outer nests under the program: ${where}`);
+    assert.ok(mainServer, `the program's forkserver is under the program: ${where}`);
+    assert.ok(outerServer, `outer's own forkserver is under outer: ${where}`);
+    assert.notEqual(outerServer.pid, mainServer.pid, 'two forkservers, not one');
+    assert.equal(outer.osParentPid, mainServer.pid, "the program's forkserver forked outer");
+    for (const inner of inners) {
+      assert.equal(inner.parentId, outer.id, `${inner.name} nests under outer (its logical parent): ${where}`);
+      assert.equal(inner.osParentPid, outerServer.pid, `outer's forkserver forked ${inner.name}: ${where}`);
+      assert.equal(inner.role, undefined, `${inner.name} is a Process, not a forkserver`);
+    }
+    const done = await service.join(program.id, 30_000);
+    assert.equal(done.exitCode, 0);
+    assert.equal(service.output(program.id), 'outer 0\n');
   });
 });
 
