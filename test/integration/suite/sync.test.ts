@@ -2,6 +2,7 @@
 // they form, a dead lock holder, the machinery named. The examples and fixtures run through the public API.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../../../src/api';
 import type { ProcessSnapshot } from '../../../src/core/types';
 import { api, descendantsOf, fixture, ROOT, stopEverything, waitFor } from './helpers';
@@ -74,7 +75,7 @@ describe('Synchronisation and the multiprocessing machinery, seen from inside', 
     await procscope.terminate(started.id);
   });
 
-  it('a ProcessPoolExecutor worker that calls os._exit(3) shows exitcode 3, is a pool worker, and is told at ERROR', async () => {
+  it('a ProcessPoolExecutor worker that calls os._exit(3) shows exitcode 3, is a pool worker, is told at ERROR, and the BrokenProcessPool in the output links to it', async () => {
     const started = await procscope.start({ command: 'python3', args: [fixture('python/broken_pool.py')], name: 'broken_pool' });
     const done = await procscope.join(started.id, 30_000);
     assert.equal(done.exitCode, 1);
@@ -83,6 +84,18 @@ describe('Synchronisation and the multiprocessing machinery, seen from inside', 
     assert.equal(dead.role, 'pool-worker');
     assert.ok(procscope.logLines().some((l) => l.includes(`[ERROR/${dead.name}] pool worker exited with exitcode 3`)));
     assert.match(procscope.output(started.id), /BrokenProcessPool/);
+    // The BrokenProcessPool line of the output links to that worker's row.
+    await vscode.commands.executeCommand('procscope.showOutput', started.id);
+    const editor = await waitFor(() => vscode.window.visibleTextEditors.find((e) => e.document.uri.query === started.id), 5000, 'the output');
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', editor.document.uri);
+    const toWorker = links.filter((l) => l.target?.scheme === 'command');
+    assert.equal(toWorker.length, 1, `links: ${links.map((l) => l.target?.toString()).join(', ')}`);
+    assert.match(editor.document.lineAt(toWorker[0].range.start.line).text, /BrokenProcessPool/);
+    const target = toWorker[0].target as vscode.Uri;
+    assert.equal(target.path, 'procscope.revealRow');
+    assert.deepEqual(JSON.parse(decodeURIComponent(target.query)), [dead.id]);
+    await vscode.commands.executeCommand('procscope.revealRow', dead.id); // what a click runs: it answers without an error
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   for (const [file, expected] of [
