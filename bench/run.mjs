@@ -4,8 +4,8 @@
 //
 //   node bench/run.mjs [NAME…] [--strict]
 //
-// NAME picks benchmarks (startReap terminateTree poll outputIngest supervisorRss readopt syncOverhead treeView activation
-// python);
+// NAME picks benchmarks (startReap terminateTree poll outputIngest supervisorRss readopt syncOverhead treeView timeline
+// activation python);
 // --strict exits 1 when a bar is missed (by default only a benchmark that fails to run does). Each benchmark runs under
 // bench/subreaper.py, which reaps the orphans of the trees it builds and kills whatever it leaves behind; a benchmark
 // that overruns its time limit gets SIGTERM (it then ends its own process groups), then SIGKILL.
@@ -23,12 +23,13 @@ const artifacts = join(root, 'test-artifacts');
 const BENCHMARKS = [
   { name: 'startReap', file: 'startReap.js', limitS: 90 },
   { name: 'terminateTree', file: 'terminateTree.js', limitS: 90 },
-  { name: 'poll', file: 'poll.js', limitS: 60 },
+  { name: 'poll', file: 'poll.js', limitS: 150 },
   { name: 'outputIngest', file: 'outputIngest.js', limitS: 150 },
   { name: 'supervisorRss', file: 'supervisorRss.js', limitS: 90 },
   { name: 'readopt', file: 'readopt.js', limitS: 90 },
   { name: 'syncOverhead', file: 'syncOverhead.js', limitS: 120 },
   { name: 'treeView', file: 'treeView.js', limitS: 60 },
+  { name: 'timeline', file: 'timelineFps.js', limitS: 90 },
   { name: 'activation', file: 'activation.js', limitS: 210 },
   // The Python helper's own benchmark (bench/pythonInstrumentation.ts): argv[2] = rounds; prints one JSON line per
   // start method and log level.
