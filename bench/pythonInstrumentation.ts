@@ -42,8 +42,11 @@ async function main(): Promise<void> {
         for (let i = 0; i < methodRounds + 1; i++) {
           const launchId = `${method}-${level}-${i}`;
           const env = pythonEnv(HELPER_DIR, server.register(launchId), level, base);
-          const plain = await run([SCRIPT, method], base);
-          const instrumented = await run([SCRIPT, method], env);
+          // Which runs first alternates, so that neither always comes after the other (page cache, CPU frequency).
+          const plainFirst = i % 2 === 0;
+          const first = await run([SCRIPT, method], plainFirst ? base : env);
+          const second = await run([SCRIPT, method], plainFirst ? env : base);
+          const [plain, instrumented] = plainFirst ? [first, second] : [second, first];
           await server.whenIdle(launchId, 2000);
           server.unregister(launchId);
           if (i === 0) continue; // warm-up
