@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { readEnvironValue } from '../../src/core/os/procfs';
 import type { ProcessSnapshot } from '../../src/core/types';
 import { cleanUpAll, fixture, isRunning, makeService, waitFor } from './helpers';
 
@@ -39,6 +41,19 @@ describe('processes through the supervisor: starting and naming', () => {
     assert.equal(ended.alive, false);
     assert.equal(ended.exitCode, -15);
     assert.equal(ended.status, 'stopped[SIGTERM]');
+  });
+
+  it('the supervisor runs with its own malloc settings; what it starts gets the user\'s environment, without them', async () => {
+    const p = await service.start({ command: 'bash', args: ['-c', 'env; sleep 30'], name: 'env' });
+    const supervisor = service.supervisorPid as number;
+    assert.equal(readEnvironValue(supervisor, 'MALLOC_ARENA_MAX'), process.env.MALLOC_ARENA_MAX ?? '1');
+    assert.equal(readEnvironValue(supervisor, 'MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536');
+    assert.match(readFileSync(`/proc/${supervisor}/cmdline`, 'latin1'), /--max-semi-space-size=1\0/);
+    const env = await waitFor(() => (/^HOME=/m.test(service.output(p.id)) ? service.output(p.id) : undefined), 10_000, 'the env output');
+    const malloc = env.split('\n').filter((line) => /^(MALLOC_|PROCSCOPE_SUPERVISOR)/.test(line));
+    const users = Object.entries(process.env).filter(([name]) => name.startsWith('MALLOC_')).map(([name, value]) => `${name}=${value}`);
+    assert.deepEqual(malloc, users);
+    await service.terminate(p.id);
   });
 
   it('logs the start with pid and command line, and the exit code', async () => {

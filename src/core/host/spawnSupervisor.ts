@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SupervisorClient, type ConnectResult } from './supervisorClient';
+import { SUPERVISOR_NODE_OPTIONS, supervisorMallocEnv } from '../supervisorMemory';
 
 export interface SupervisorRecord {
   pid: number;
@@ -51,10 +52,10 @@ export async function spawnSupervisor(options: SpawnOptions): Promise<{ record: 
   chmodSync(dir, 0o700);
   const socket = path.join(dir, 'sock');
   const token = randomBytes(24).toString('hex');
-  const child = spawn(options.nodePath ?? process.execPath, [options.script, '--dir', dir, '--helper', options.helperDir], {
+  const child = spawn(options.nodePath ?? process.execPath, [...SUPERVISOR_NODE_OPTIONS, options.script, '--dir', dir, '--helper', options.helperDir], {
     detached: true, // its own session: a signal to the host's group does not reach it, and it outlives the host
     stdio: 'ignore',
-    env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1', PROCSCOPE_SUPERVISOR_TOKEN: token },
+    env: { ...process.env, ...options.env, ...supervisorMallocEnv({ ...process.env, ...options.env }), ELECTRON_RUN_AS_NODE: '1', PROCSCOPE_SUPERVISOR_TOKEN: token },
     windowsHide: true,
   });
   child.unref();
