@@ -115,6 +115,8 @@ export async function aliveAmong(source: ProcessSource | undefined, targets: rea
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Longest pause between looks while nothing ends (a process that ignores SIGTERM, say). */
+/** How long after the signal the processes are looked at every millisecond, before the looks back off. */
+const EAGER_CHECKS_MS = 100;
 const MAX_CHECK_INTERVAL_MS = 25;
 
 /**
@@ -128,7 +130,8 @@ export async function waitGone(
   targets: readonly ProcessIdentity[],
   timeoutMs: number,
 ): Promise<ProcessIdentity[]> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let next = 0;
   let delay = 1;
   for (;;) {
@@ -136,7 +139,8 @@ export async function waitGone(
     while (next < targets.length && !(await isAlive(source, targets[next]))) next++;
     if (next === targets.length) return [];
     if (Date.now() >= deadline) return aliveAmong(source, targets.slice(next));
-    delay = next > before ? 1 : Math.min(delay * 2, MAX_CHECK_INTERVAL_MS);
+    // Most trees are gone within milliseconds of the signal: look every millisecond at first (one stat read each).
+    delay = next > before || Date.now() - started < EAGER_CHECKS_MS ? 1 : Math.min(delay * 2, MAX_CHECK_INTERVAL_MS);
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
   }
 }
