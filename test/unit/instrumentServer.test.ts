@@ -79,6 +79,18 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
     assert.deepEqual(recorded.warnings, []);
   });
 
+  it('stamps a start that carries no time (as the helper sends them) with the time it was read; a bad time is dropped', async () => {
+    reset();
+    const before = Date.now();
+    await rawClient(socket, hello(210) + line({ t: 'start', pid: 211, ppid: 210, name: 'Process-1', daemon: true, method: 'fork', role: '' })
+      + line({ t: 'start', pid: 212, ppid: 210, name: 'Process-2', daemon: false, method: 'fork', time: 'soon' }));
+    assert.equal(recorded.starts.length, 1);
+    const [stamped] = recorded.starts;
+    assert.deepEqual({ ...stamped, time: 0 }, { launchId: 'launch-1', pid: 211, ppid: 210, name: 'Process-1', daemon: true, method: 'fork', time: 0 });
+    assert.ok(stamped.time >= before && stamped.time <= Date.now(), `stamped ${stamped.time - before} ms after the send`);
+    assert.match(recorded.warnings[0], /start: field "time"/);
+  });
+
   it('reassembles lines split across writes', async () => {
     reset();
     // A launch of its own, so that its open connection is this client's.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -177,6 +177,24 @@ describe('the Python helper, through a real InstrumentServer', { skip: missing }
   it('costs a plain script no imports: multiprocessing, socket and the agent stay unloaded', async () => {
     const { run } = await instrumented(['-c', 'import sys; print(sorted(m for m in ("_procscope.agent", "multiprocessing", "socket", "json") if m in sys.modules))']);
     assert.equal(run.stdout, '[]\n');
+  });
+
+  it('caches the bytecode of every module of its own under PYTHONDONTWRITEBYTECODE (compiling them costs each start ms)', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'procscope-helper-'));
+    try {
+      cpSync(HELPER_DIR, copy, { recursive: true, filter: (source) => !source.includes('__pycache__') });
+      const launchId = `launch-${++launches}`;
+      const env = pythonEnv(copy, server.register(launchId), 20, bareEnv({ PYTHONDONTWRITEBYTECODE: '1' }));
+      const run = await runPython(['-c', 'import multiprocessing.synchronize, multiprocessing.queues; print("ok")'], env);
+      server.unregister(launchId);
+      assert.equal(run.stdout, 'ok\n', run.stderr);
+      const cached = (dir: string) => readdirSync(join(copy, dir, '__pycache__')).map((f) => f.split('.')[0]).sort();
+      const modules = readdirSync(join(copy, '_procscope')).filter((f) => f.endsWith('.py')).map((f) => f.slice(0, -3)).sort();
+      assert.deepEqual(cached('_procscope'), modules);
+      assert.deepEqual(cached('.'), ['sitecustomize']);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it('runs a sitecustomize that was already on PYTHONPATH, as `sitecustomize`', async () => {

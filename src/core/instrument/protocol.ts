@@ -30,7 +30,7 @@ export interface ProcessStarted {
   name: string;
   daemon: boolean;
   method: StartMethod;
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds: the line's `time`, or when it was read if it has none. */
   time: number;
   /** What it is in multiprocessing's machinery, told by the function it runs (a ProcessPoolExecutor's worker). */
   role?: 'pool-worker' | 'manager';
@@ -156,7 +156,7 @@ const START_FIELDS: Checks = [
   ['name', isString],
   ['daemon', isBoolean],
   ['method', (v) => isString(v) && START_METHODS.includes(v)],
-  ['time', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0],
+  ['time', (v) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0)],
 ];
 const EXIT_FIELDS: Checks = [['pid', isPid], ['code', isInteger]];
 const LOG_FIELDS: Checks = [
@@ -256,7 +256,9 @@ export function parseMessage(line: string): Parsed<Message> {
             name: sanitizeName(fields.name as string),
             daemon: fields.daemon as boolean,
             method: fields.method as StartMethod,
-            time: fields.time as number,
+            // The helper sends a start as it happens, without a time of its own (it would cost the program a float
+            // made just after a fork): then the time it is read is its time.
+            time: (fields.time as number | undefined) ?? Date.now(),
             ...(fields.role === 'pool-worker' || fields.role === 'manager' ? { role: fields.role } : {}),
           },
         },

@@ -9,7 +9,7 @@
 #
 # Wire format (one JSON object per line, ASCII, each line at most MAX_LINE bytes including its newline):
 #   {"t":"hello","token":T,"pid":P,"v":1}                       first line of every connection
-#   {"t":"start","pid":C,"ppid":P,"name":N,"daemon":B,"method":"fork|spawn|forkserver","time":MS,"role":R}
+#   {"t":"start","pid":C,"ppid":P,"name":N,"daemon":B,"method":"fork|spawn|forkserver","role":R}
 #   {"t":"exit","pid":C,"code":X}                                 as the parent observes it (-15 after terminate())
 #   {"t":"log","pid":P,"level":L,"levelname":"INFO","process":N,"msg":M}
 
@@ -277,11 +277,7 @@ def _reset_after_fork(pid):
 
 def _send_queued():
     """Send every queued line; the caller holds the lock."""
-    global _connection, _connection_identity, _connection_cookie, _send_flags, _disabled, _queued_bytes
-    pid = os.getpid()
-    if pid != _pid:
-        _reset_after_fork(pid)  # forked by something that skipped the at-fork hooks: what is queued is the parent's
-        return
+    global _queued_bytes
     if len(_queue) == 1:  # the common case, without a list (what is allocated here just after a fork costs a page)
         data = _queue.popleft()
     else:
@@ -295,6 +291,16 @@ def _send_queued():
         data = b''.join(lines)
     if _queued_bytes:  # a store to the module's dict is a page written: none when nothing changes
         _queued_bytes = 0
+    _send_data(data)
+
+
+def _send_data(data):
+    """Send `data` on this process's connection (made, with its hello, if there is none); the caller holds the lock."""
+    global _connection, _connection_identity, _connection_cookie, _send_flags, _disabled
+    pid = os.getpid()
+    if pid != _pid:
+        _reset_after_fork(pid)  # forked by something that skipped the at-fork hooks: what is queued is the parent's
+        return
     if _disabled or not _PATH or not data:
         return
     try:
@@ -339,15 +345,17 @@ def send(line):
     try:
         if _disabled:
             return
-        _queue.append(line)
-        while _queue:  # flush(), inline: this runs just after every fork start
-            lock = _lock
-            if not lock.acquire(False):
-                return
+        lock = _lock
+        if not _queue and lock.acquire(False):  # nothing before it: sent as it is (this runs just after every fork start)
             try:
-                _send_queued()
+                _send_data(line)
             finally:
                 lock.release()
+            if _queue:  # queued by another thread meanwhile, which left the sending to us
+                flush()
+            return
+        _queue.append(line)
+        flush()
     except Exception:  # this module's globals may be gone late in interpreter shutdown
         pass
 
@@ -410,39 +418,68 @@ def _start_method(process, popen):
 # What a Process is in multiprocessing's machinery, told by the function it runs (its name does not say, for a
 # ProcessPoolExecutor's workers: ForkProcess-1…).
 _ROLE_TARGETS = {
-    ('concurrent.futures.process', '_process_worker'): 'pool-worker',
-    ('multiprocessing.pool', 'worker'): 'pool-worker',
-    ('multiprocessing.managers', '_run_server'): 'manager',
+    ('concurrent.futures.process', '_process_worker'): b'pool-worker',
+    ('multiprocessing.pool', 'worker'): b'pool-worker',
+    ('multiprocessing.managers', '_run_server'): b'manager',
 }
 
 
 def _role(process):
     target = getattr(process, '_target', None)
     key = (getattr(target, '__module__', None), getattr(target, '__name__', None))
-    return _ROLE_TARGETS.get(key, '')
+    return _ROLE_TARGETS.get(key, b'')
 
 
 # A fork start's report is sent just after the fork, while the parent's pages are shared copy-on-write with the child:
-# every page written then costs a fault and a copy. So the lines are made in one step, from few objects.
+# every page written then (an object's reference count is a write) costs a fault and a copy, ~50 a start if the line
+# is made the plain way. So what depends only on the Popen class (its method; whether its exits are watched) is worked
+# out at the class's first start, the role of the last target function is remembered (a program starts many processes
+# with one target), the line is bytes formatted in one step from values read straight from the process's dict, and it
+# carries no time (the server stamps it as it reads it: a start is sent as it happens).
 
-def _start_line(process, popen):
-    name = _json_string(_clip(str(process.name), MAX_NAME_CHARS))
-    return ('{"t":"start","pid":%d,"ppid":%d,"name":%s,"daemon":%s,"method":"%s","time":%d,"role":"%s"}\n' % (
-        popen.pid, os.getpid(), name, 'true' if process.daemon else 'false', _start_method(process, popen),
-        time.time() * 1000.0, _role(process),
-    )).encode('ascii')
+_START = b'{"t":"start","pid":%d,"ppid":%d,"name":"%s","daemon":%s,"method":"%s","role":"%s"}\n'
+_popen_classes = {}  # Popen class -> (its start method as bytes, or None if the process's says; whether exits are watched)
+_last_role = [None, b'']  # [a target function, its role]
+
+
+def _popen_class(cls):
+    known = _popen_classes.get(cls)
+    if known is None:
+        method = getattr(cls, 'method', None)
+        known = _popen_classes[cls] = (method.encode('ascii') if method in START_METHODS else None, _watch_returncode(cls))
+    return known
+
+
+def _start_line(process, popen, method):
+    state = process.__dict__
+    name = state.get('_name')
+    if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii() and name.isprintable() and '"' not in name \
+            and '\\' not in name:
+        name = name.encode('ascii')
+    else:
+        name = _json_string(_clip(str(process.name), MAX_NAME_CHARS))[1:-1].encode('ascii')
+    config = state.get('_config')
+    daemon = config.get('daemon') if type(config) is dict else process.daemon
+    target = state.get('_target')
+    last = _last_role
+    if target is not last[0]:
+        last[0] = target
+        last[1] = _role(process)
+    return _START % (
+        popen.pid, _pid, name, b'true' if daemon else b'false', method or _start_method(process, popen).encode('ascii'), last[1])
 
 
 def _report_start(process, popen):
     try:
-        pid = popen.pid
-        send(_start_line(process, popen))
-        if _watch_returncode(type(popen)):
-            returncode = popen.__dict__.get('returncode')
+        method, watched = _popen_class(type(popen))
+        send(_start_line(process, popen, method))
+        if watched:
+            state = popen.__dict__
+            returncode = state.get('returncode')
             if returncode is None:
-                popen.__dict__['_procscope_pid'] = pid
+                state['_procscope_pid'] = popen.pid
             else:
-                _report_exit(pid, returncode)
+                _report_exit(popen.pid, returncode)
     except Exception:
         pass
 
@@ -454,16 +491,12 @@ def _report_exit(pid, returncode):
         pass
 
 
+# The two slots below have no __get__: a read finds the value in the instance dict at C speed (multiprocessing reads
+# both for every child at every start, in _cleanup()), and only a store runs Python. Both attributes are stored in
+# __init__, before any read.
+
 class _PopenSlot(object):
     """`BaseProcess._popen`, kept in the instance dict as before; storing a Popen reports the start."""
-
-    def __get__(self, process, owner=None):
-        if process is None:
-            return self
-        try:
-            return process.__dict__['_popen']
-        except KeyError:
-            raise AttributeError("'%s' object has no attribute '_popen'" % type(process).__name__)
 
     def __set__(self, process, popen):
         process.__dict__['_popen'] = popen
@@ -482,14 +515,6 @@ class _PopenSlot(object):
 
 class _ReturnCodeSlot(object):
     """`Popen.returncode`, kept in the instance dict as before; its first non-None value reports the exit."""
-
-    def __get__(self, popen, owner=None):
-        if popen is None:
-            return self
-        try:
-            return popen.__dict__['returncode']
-        except KeyError:
-            raise AttributeError("'%s' object has no attribute 'returncode'" % type(popen).__name__)
 
     def __set__(self, popen, value):
         state = popen.__dict__
@@ -767,7 +792,7 @@ def patch(module):
         _patch_util(module)
     if name in ('multiprocessing.process', 'multiprocessing.synchronize', 'multiprocessing.queues'):
         try:
-            from _procscope import sync  # waits on synchronisation objects (sync.py)
-            sync.patch(module)
+            from _procscope import boot
+            boot.import_own('sync').patch(module)  # waits on synchronisation objects (sync.py)
         except Exception:
             pass

@@ -97,16 +97,20 @@ class PatchingLoader(object):
         return getattr(self.loader, name)
 
 
+def import_own(name):
+    """One of our modules, its bytecode cached even under PYTHONDONTWRITEBYTECODE: compiling it would cost every start."""
+    dont_write_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        return __import__('_procscope.' + name, fromlist=[name])
+    finally:
+        sys.dont_write_bytecode = dont_write_bytecode
+
+
 def patch(module):
     """Instrument a freshly imported module; failures are swallowed, the program runs on uninstrumented."""
     try:
-        dont_write_bytecode = sys.dont_write_bytecode
-        sys.dont_write_bytecode = False
-        try:
-            from _procscope import agent
-        finally:
-            sys.dont_write_bytecode = dont_write_bytecode
-        agent.patch(module)
+        import_own('agent').patch(module)
     except Exception:
         pass
 
