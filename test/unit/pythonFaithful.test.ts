@@ -56,6 +56,14 @@ describe('the Python helper changes nothing it watches', { skip: missing }, () =
     }
   });
 
+  it("keeps no reference to a started process's target: once the Process goes, its target is collected", async () => {
+    const plain = await runPython(['target_ref.py'], bareEnv());
+    assert.equal(plain.stdout, 'Target collected\nmake_function collected\n', plain.stderr);
+    const { run, starts } = await instrumented(['target_ref.py'], { level: 20 });
+    assertSameRun(run, plain);
+    assert.equal(starts.length, 2);
+  });
+
   it('does not die of SIGPIPE when the listener goes away and the program restored SIG_DFL for it', async () => {
     // A listener that hangs up on every connection as soon as it hears from it.
     const dir = mkdtempSync(join(tmpdir(), 'procscope-hangup-'));

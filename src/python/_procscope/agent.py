@@ -433,13 +433,13 @@ def _role(process):
 # A fork start's report is sent just after the fork, while the parent's pages are shared copy-on-write with the child:
 # every page written then (an object's reference count is a write) costs a fault and a copy, ~50 a start if the line
 # is made the plain way. So what depends only on the Popen class (its method; whether its exits are watched) is worked
-# out at the class's first start, the role of the last target function is remembered (a program starts many processes
+# out at the class's first start, the role of the last target's code is remembered (a program starts many processes
 # with one target), the line is bytes formatted in one step from values read straight from the process's dict, and it
 # carries no time (the server stamps it as it reads it: a start is sent as it happens).
 
 _START = b'{"t":"start","pid":%d,"ppid":%d,"name":"%s","daemon":%s,"method":"%s","role":"%s"}\n'
 _popen_classes = {}  # Popen class -> (its start method as bytes, or None if the process's says; whether exits are watched)
-_last_role = [None, b'']  # [a target function, its role]
+_last_role = [None, b'']  # [the code of the last target function, its role]: not the function, which must be let go
 
 
 def _popen_class(cls):
@@ -460,10 +460,10 @@ def _start_line(process, popen, method):
         name = _json_string(_clip(str(process.name), MAX_NAME_CHARS))[1:-1].encode('ascii')
     config = state.get('_config')
     daemon = config.get('daemon') if type(config) is dict else process.daemon
-    target = state.get('_target')
+    code = getattr(state.get('_target'), '__code__', None)
     last = _last_role
-    if target is not last[0]:
-        last[0] = target
+    if code is None or code is not last[0]:
+        last[0] = code
         last[1] = _role(process)
     return _START % (
         popen.pid, _pid, name, b'true' if daemon else b'false', method or _start_method(process, popen).encode('ascii'), last[1])
