@@ -8,11 +8,23 @@ export interface SpawnResult {
   pid: number;
 }
 
+/** `base` made ready for launches, once per base object (a base other than the live process.env is never changed). */
+const preparedBases = new WeakMap<NodeJS.ProcessEnv, NodeJS.ProcessEnv>();
+
+function launchBase(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  let prepared = base === process.env ? undefined : preparedBases.get(base);
+  if (!prepared) {
+    // ELECTRON_RUN_AS_NODE is set in the extension host; it would turn a launched Electron app into plain Node.
+    const { ELECTRON_RUN_AS_NODE: _electron, ...rest } = base;
+    prepared = { ...rest, PYTHONUNBUFFERED: '1' };
+    if (base !== process.env) preparedBases.set(base, prepared);
+  }
+  return prepared;
+}
+
 /** The environment a launched process gets: `base` (the editor's), minus what only makes sense inside it, plus the spec's. */
 export function launchEnvironment(spec: Pick<ValidSpec, 'env'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, PYTHONUNBUFFERED: '1' };
-  delete env.ELECTRON_RUN_AS_NODE; // set in the extension host; it would turn a launched Electron app into plain Node
-  return { ...env, ...spec.env };
+  return { ...launchBase(base), ...spec.env };
 }
 
 /** Why spawn failed, in words: the errno spawn gives is often not what a person needs to know. */

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sameProcess } from '../../src/core/os/identity';
 import { readStat } from '../../src/core/os/procfs';
+import { WatchdogClient } from '../../src/core/watchdog/client';
 import { applyLine, type Registry } from '../../src/core/watchdog/protocol';
 import { isRunning, ROOT, waitFor } from './helpers';
 
@@ -72,5 +75,33 @@ describe('watchdog protocol', () => {
     applyLine(registry, 'G 100');
     applyLine(registry, 'P 200');
     assert.equal(registry.groups.size + registry.processes.size, 0);
+  });
+});
+
+describe('what the watchdog is told', () => {
+  it('registrations are written at once; forgets wait for the next registration, or a second at most', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procscope-watchdog-'));
+    const record = join(dir, 'writes');
+    const client = new WatchdogClient(resolve(ROOT, 'test/fixtures/recordStdin.mjs'), process.execPath, { RECORD_STDIN_TO: record });
+    const writes = () => (existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string) : []);
+    try {
+      client.addGroup(4242, 4242, 17);
+      await waitFor(() => writes().length === 1, 10_000, 'the registration');
+      assert.deepEqual(writes(), ['g 4242 4242 17\n']);
+      client.removeGroup(4242);
+      client.addProcess(4343, 18);
+      await waitFor(() => writes().join('').includes('p 4343'), 10_000, 'the second registration');
+      assert.deepEqual(writes(), ['g 4242 4242 17\n', 'G 4242\np 4343 18\n'], 'the forget went with the registration, in one write');
+      const before = Date.now();
+      client.removeProcess(4343);
+      await waitFor(() => writes().join('').includes('P 4343'), 10_000, 'the forget on its own');
+      assert.ok(Date.now() - before >= 900, `held back ${Date.now() - before} ms`);
+      client.removeGroup(4444);
+      client.close();
+      await waitFor(() => writes().join('').includes('G 4444'), 10_000, 'the forget written at close');
+    } finally {
+      client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
