@@ -7,7 +7,7 @@ import { createProcessSource } from '../core/os/processSource';
 import { SupervisorServer } from '../core/supervisor/server';
 import { Supervisor } from '../core/supervisor/supervisor';
 import { WatchdogClient } from '../core/watchdog/client';
-import { dropSupervisorMallocEnv } from '../core/supervisorMemory';
+import { dropSupervisorMallocEnv, trimAfterGrowth } from '../core/supervisorMemory';
 
 const { values } = parseArgs({ options: { dir: { type: 'string' }, helper: { type: 'string' } } });
 const dir = values.dir;
@@ -19,6 +19,7 @@ if (!dir || !token) {
 // Nothing we start may inherit the token, nor the host's Electron switch.
 delete process.env.PROCSCOPE_SUPERVISOR_TOKEN;
 dropSupervisorMallocEnv(process.env);
+trimAfterGrowth();
 delete process.env.ELECTRON_RUN_AS_NODE;
 
 const logFile = join(dir, 'supervisor.log');

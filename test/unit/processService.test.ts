@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readEnvironValue } from '../../src/core/os/procfs';
+import { SUPERVISOR_NODE_OPTIONS, supervisorMallocEnv } from '../../src/core/supervisorMemory';
 import type { ProcessSnapshot } from '../../src/core/types';
-import { cleanUpAll, fixture, isRunning, makeService, waitFor } from './helpers';
+import { cleanUpAll, fixture, isRunning, makeService, ROOT, waitFor } from './helpers';
 
 const { service, logger } = makeService({ killTimeoutMs: 500 });
 after(cleanUpAll);
@@ -316,5 +320,22 @@ describe('processes through the supervisor: clear exited', () => {
     assert.equal(service.get(done.id), undefined);
     assert.equal(service.get(running.id)?.alive, true);
     await service.kill(running.id);
+  });
+});
+
+describe('the supervisor keeps itself small', () => {
+  const rssOf = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+
+  it('after a burst of garbage, a quiet supervisor collects it within seconds (trimAfterGrowth)', { skip: process.platform !== 'linux' }, async () => {
+    const child = spawn(process.execPath, [...SUPERVISOR_NODE_OPTIONS, resolve(ROOT, 'out/test/fixtures/outputBurst.js')], {
+      stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...supervisorMallocEnv(process.env) },
+    });
+    try {
+      const grown = Number((await once(child.stdout, 'data'))[0].toString().trim());
+      assert.ok(grown > 100 * 2 ** 20, `grew to ${grown} bytes`);
+      await waitFor(() => rssOf(child.pid as number) < grown - 48 * 2 ** 20, 20_000, 'the RSS to fall by 48 MB');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
