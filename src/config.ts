@@ -1,12 +1,15 @@
 // Reads the procscope.* settings once per change; defaults come from src/core/settings.ts (package.json agrees, tested).
 import * as vscode from 'vscode';
 import { LEVELS, parseLevel, type LevelName } from './core/levels';
+import { describeValue } from './core/validate';
 import { MIN_OUTPUT_BUFFER_BYTES, MIN_POLL_INTERVAL_MS, SETTING_DEFAULTS, type SupervisorSettings } from './core/settings';
 
 export interface Settings {
   logLevel: LevelName;
   supervisor: SupervisorSettings;
   echoOutput: boolean;
+  /** Settings whose value was wrong, each in a sentence, with the default used instead. */
+  problems: string[];
 }
 
 /** procscope.pythonPath for a file (a resource setting: each folder may name its own interpreter). */
@@ -14,35 +17,71 @@ export function pythonPathFor(resource: vscode.Uri | undefined): string {
   return String(vscode.workspace.getConfiguration('procscope', resource ?? null).get('pythonPath') ?? SETTING_DEFAULTS.pythonPath).trim();
 }
 
-function nonNegative(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
+/** A setting's value, or its default with a sentence on why, kept in `problems`. */
+class Reader {
+  readonly problems: string[] = [];
+  private readonly c = vscode.workspace.getConfiguration('procscope');
+
+  number(key: keyof typeof SETTING_DEFAULTS, min = 0): number {
+    const value = this.c.get(key);
+    const fallback = SETTING_DEFAULTS[key] as number;
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) {
+      if (value >= min) return value;
+      this.problems.push(`procscope.${key} is ${value}, below its minimum: using ${min}`);
+      return min;
+    }
+    this.problems.push(`procscope.${key}: expected a number of 0 or more, got ${describeValue(value)}; using ${fallback}`);
+    return fallback;
+  }
+
+  boolean(key: keyof typeof SETTING_DEFAULTS): boolean {
+    const value = this.c.get(key);
+    if (typeof value === 'boolean') return value;
+    const fallback = SETTING_DEFAULTS[key] as boolean;
+    this.problems.push(`procscope.${key}: expected true or false, got ${describeValue(value)}; using ${fallback}`);
+    return fallback;
+  }
+
+  level(): LevelName {
+    const value = this.c.get('logLevel');
+    const level = parseLevel(value);
+    if (level) return level;
+    const fallback = SETTING_DEFAULTS.logLevel as LevelName;
+    this.problems.push(`procscope.logLevel: expected one of ${Object.keys(LEVELS).join(', ')}, got ${describeValue(value)}; using ${fallback}`);
+    return fallback;
+  }
 }
 
+/** The settings, each wrong one replaced by its default; `problems` says which and why, for the log. */
 export function readSettings(): Settings {
-  const c = vscode.workspace.getConfiguration('procscope');
-  const logLevel = parseLevel(c.get('logLevel')) ?? (SETTING_DEFAULTS.logLevel as LevelName);
+  const read = new Reader();
+  const logLevel = read.level();
   return {
     logLevel,
     supervisor: {
       logLevel: LEVELS[logLevel],
-      killTimeoutMs: nonNegative(c.get('killTimeoutMs'), SETTING_DEFAULTS.killTimeoutMs),
-      shutdownJoinTimeoutMs: nonNegative(c.get('shutdownJoinTimeoutMs'), SETTING_DEFAULTS.shutdownJoinTimeoutMs),
-      pollIntervalMs: Math.max(MIN_POLL_INTERVAL_MS, nonNegative(c.get('pollIntervalMs'), SETTING_DEFAULTS.pollIntervalMs)),
-      outputBufferBytes: Math.max(MIN_OUTPUT_BUFFER_BYTES, nonNegative(c.get('outputBufferKb'), SETTING_DEFAULTS.outputBufferKb) * 1024),
-      reattachGraceMs: nonNegative(c.get('reattachGraceMs'), SETTING_DEFAULTS.reattachGraceMs),
+      killTimeoutMs: read.number('killTimeoutMs'),
+      shutdownJoinTimeoutMs: read.number('shutdownJoinTimeoutMs'),
+      pollIntervalMs: read.number('pollIntervalMs', MIN_POLL_INTERVAL_MS),
+      outputBufferBytes: read.number('outputBufferKb', MIN_OUTPUT_BUFFER_BYTES / 1024) * 1024,
+      reattachGraceMs: read.number('reattachGraceMs'),
     },
-    echoOutput: c.get('echoOutput') === true,
+    echoOutput: read.boolean('echoOutput'),
+    problems: read.problems,
   };
 }
 
-/** Keeps the current settings, re-read whenever a procscope.* setting changes. */
+/** Keeps the current settings, re-read whenever a procscope.* setting changes; says at WARNING what it had to replace. */
 export class SettingsWatcher implements vscode.Disposable {
   private current = readSettings();
+  private told = new Set<string>();
+  private warn: ((message: string) => void) | undefined;
   private readonly emitter = new vscode.EventEmitter<Settings>();
   readonly onDidChange = this.emitter.event;
   private readonly subscription = vscode.workspace.onDidChangeConfiguration((e) => {
     if (!e.affectsConfiguration('procscope')) return;
     this.current = readSettings();
+    this.tellProblems();
     this.emitter.fire(this.current);
   });
 
@@ -52,6 +91,19 @@ export class SettingsWatcher implements vscode.Disposable {
 
   get level(): number {
     return LEVELS[this.current.logLevel];
+  }
+
+  /** From now on, each wrong setting is told through `warn` once, when first read (again if it is fixed and broken again). */
+  reportTo(warn: (message: string) => void): void {
+    this.warn = warn;
+    this.tellProblems();
+  }
+
+  private tellProblems(): void {
+    if (!this.warn) return;
+    const now = new Set(this.current.problems);
+    for (const problem of now) if (!this.told.has(problem)) this.warn(problem);
+    this.told = now;
   }
 
   dispose(): void {

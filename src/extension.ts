@@ -29,6 +29,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ProcSc
   const settings = new SettingsWatcher();
   const logger = new Logger(settings.level);
   const channel = new LogChannel(logger);
+  settings.reportTo((problem) => logger.warning(MAIN_PROCESS, problem));
   // Per workspace (a window): the next extension host of this window finds its supervisors here.
   const storage = (context.storageUri ?? context.globalStorageUri).fsPath;
   service = new ProcessService({

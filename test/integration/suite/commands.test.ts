@@ -4,7 +4,7 @@ import { readManifest } from '../../shared/manifest.mjs';
 import * as vscode from 'vscode';
 import type { ProcScopeApi } from '../../../src/api';
 import type { ProcessSnapshot } from '../../../src/core/types';
-import { api, fixture, isRunning, ROOT, stopEverything, waitFor } from './helpers';
+import { api, fixture, isRunning, ROOT, stopEverything, waitFor, withSetting } from './helpers';
 
 const run = <T>(command: string, ...args: unknown[]) => vscode.commands.executeCommand<T>(command, ...args);
 
@@ -133,6 +133,47 @@ describe('Commands, called with arguments and no prompts', () => {
       assert.equal(vscode.workspace.getConfiguration('procscope').get('logLevel'), 'NOTSET');
     } finally {
       await run('procscope.setLogLevel', 'INFO');
+    }
+  });
+});
+
+describe('Settings of the wrong type', () => {
+  let procscope: ProcScopeApi;
+  before(async () => {
+    procscope = await api();
+  });
+  after(() => stopEverything(procscope));
+
+  it('are told at WARNING, naming the setting and the value, and their defaults are used; fixed, they take effect', async () => {
+    const restore = [
+      await withSetting('killTimeoutMs', 'soon'),
+      await withSetting('echoOutput', 'yes'),
+      await withSetting('logLevel', 'LOUD'),
+    ];
+    try {
+      const warnings = [
+        '[WARNING/MainProcess] procscope.killTimeoutMs: expected a number of 0 or more, got "soon" (string); using 3000',
+        '[WARNING/MainProcess] procscope.echoOutput: expected true or false, got "yes" (string); using false',
+        '[WARNING/MainProcess] procscope.logLevel: expected one of NOTSET, SUBDEBUG, DEBUG, INFO, SUBWARNING, WARNING, ERROR, CRITICAL, got "LOUD" (string); using INFO',
+      ];
+      await waitFor(() => warnings.every((w) => procscope.logLines().includes(w)), 10_000, `the warnings, in ${procscope.logLines().slice(-5).join(' / ')}`);
+      // The extension works on with the defaults: a stubborn tree still gets SIGKILL after the default 3000 ms.
+      const p = await procscope.start({ command: fixture('ignores-sigterm.sh'), name: 'stubborn-default' });
+      await waitFor(() => procscope.processes().some((s) => s.parentId === p.id && s.alive), 10_000, 'the stubborn tree');
+      const ended = await procscope.terminate(p.id);
+      assert.equal(ended.exitCode, -9);
+      assert.ok(procscope.logLines().some((l) => /^\[WARNING\/stubborn-default\] \d+ process(es)? still alive 3000 ms after SIGTERM: sending SIGKILL$/.test(l)));
+    } finally {
+      for (const undo of restore) await undo();
+    }
+    const fixed = await withSetting('killTimeoutMs', 200);
+    try {
+      const p = await procscope.start({ command: fixture('ignores-sigterm.sh'), name: 'stubborn-fixed' });
+      await waitFor(() => procscope.processes().some((s) => s.parentId === p.id && s.alive), 10_000, 'the stubborn tree');
+      await procscope.terminate(p.id);
+      assert.ok(procscope.logLines().some((l) => /^\[WARNING\/stubborn-fixed\] \d+ process(es)? still alive 200 ms after SIGTERM: sending SIGKILL$/.test(l)));
+    } finally {
+      await fixed();
     }
   });
 });
