@@ -108,15 +108,18 @@ describe('processes that leave the tree', () => {
     assert.ok(!isRunning(escapee.pid as number), 'the escapee survived terminate');
   });
 
-  it('a background child in the group outlives its leader: it is tracked, shown, and ended by terminate and Stop All', async () => {
-    const root = await service.start({ command: 'sh', args: ['-c', 'echo hi; sleep 120 & exit 0'], name: 'leaves-one' });
-    const joined = await service.join(root.id);
-    assert.equal(joined.exitCode, 0);
-    const member = await waitFor(() => below(root.id).find((p) => p.alive && p.command === 'sleep'), 10_000, 'the group member');
-    await service.stopAll();
-    assert.ok(!isRunning(member.pid as number), 'the group member survived Stop All');
-    assert.equal(service.output(root.id), 'hi\n');
-  });
+  for (const how of ['terminate', 'Stop All'] as const) {
+    it(`a background child in the group outlives its leader: it is tracked, shown, and ended by ${how}`, async () => {
+      const root = await service.start({ command: 'sh', args: ['-c', 'echo hi; sleep 120 & exit 0'], name: 'leaves-one' });
+      const joined = await service.join(root.id);
+      assert.equal(joined.exitCode, 0);
+      const member = await waitFor(() => below(root.id).find((p) => p.alive && p.command === 'sleep'), 10_000, 'the group member');
+      if (how === 'terminate') await service.terminate(root.id);
+      else await service.stopAll();
+      assert.ok(!isRunning(member.pid as number), `the group member survived ${how}`);
+      assert.equal(service.output(root.id), 'hi\n');
+    });
+  }
 });
 
 describe('a slow process table (ps, as on macOS)', () => {

@@ -249,6 +249,9 @@ describe('processes through the supervisor: process trees', () => {
     assert.ok(Date.now() - began >= 450, 'waited the kill timeout before SIGKILL');
     assert.equal(ended.exitCode, -9);
     assert.ok(logger.lines().some((l) => /^\[WARNING\/stubborn\] \d+ process(es)? still alive 500 ms after SIGTERM: sending SIGKILL$/.test(l)));
+    // SIGKILL within killTimeoutMs + 100 ms, as the supervisor measured it.
+    const sent = logger.lines().map((l) => /^\[DEBUG\/stubborn\] SIGKILL sent (\d+) ms after SIGTERM$/.exec(l)?.[1]).find(Boolean);
+    assert.ok(sent !== undefined && Number(sent) >= 500 && Number(sent) <= 600, `SIGKILL sent ${sent} ms after SIGTERM`);
     for (const pid of pids) assert.ok(!isRunning(pid), `pid ${pid} still running`);
   });
 

@@ -14,6 +14,8 @@ interface HostReport {
   daemon: ProcessSnapshot;
   worker: ProcessSnapshot;
   pids: number[];
+  /** With `escapee`: the setsid child of a launch that exited at once, found by its mark. */
+  escapee?: number;
 }
 
 /** What a failed test may leave: pids with their start stamps, so a reused pid is never hit. */
@@ -30,15 +32,16 @@ after(async () => {
   await cleanUpAll();
 });
 
-async function startHost(registryFile: string, mode: 'wait' | 'detach', graceMs: number): Promise<{ host: ChildProcess; exited: Promise<unknown>; report: HostReport }> {
-  const host = spawn(process.execPath, [resolve(ROOT, 'out/test/fixtures/fakeHost.js'), registryFile, mode, String(graceMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startHost(registryFile: string, mode: 'wait' | 'detach', graceMs: number, extra = ''): Promise<{ host: ChildProcess; exited: Promise<unknown>; report: HostReport }> {
+  const host = spawn(process.execPath, [resolve(ROOT, 'out/test/fixtures/fakeHost.js'), registryFile, mode, String(graceMs), extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   // Listened for at once: a host that detaches may be gone before the report is read.
   const exited = once(host, 'exit');
   let text = '';
   host.stdout?.setEncoding('utf8');
   host.stdout?.on('data', (chunk: string) => (text += chunk));
   const report = await waitFor(() => (text.includes('\n') ? (JSON.parse(text.split('\n')[0]) as HostReport) : undefined), 20_000, 'the host to report');
-  for (const pid of [...report.pids, report.supervisor]) leftovers.push({ pid, startTime: readStat(pid)?.startTime });
+  for (const pid of [...report.pids, report.supervisor, ...(report.escapee ? [report.escapee] : [])]) leftovers.push({ pid, startTime: readStat(pid)?.startTime });
+  if (extra === 'escapee') assert.ok(report.escapee && isRunning(report.escapee), `the escapee was found: ${report.escapee}`);
   assert.equal(report.pids.length, 4, `expected 4 live processes, got ${JSON.stringify(report.pids)}`);
   return { host, exited, report };
 }
@@ -77,13 +80,13 @@ describe('the supervisor outlives its host', () => {
     for (const pid of report.pids) await waitFor(() => !isRunning(pid), 5000, `pid ${pid} to be gone`);
   });
 
-  it('a host SIGKILLed that never comes back: nothing survives the grace period and the exit rules', async () => {
-    const { host, report } = await startHost(registryFile(), 'wait', 1000);
+  it('a host SIGKILLed that never comes back: nothing survives the grace period and the exit rules, a setsid escapee neither', async () => {
+    const { host, report } = await startHost(registryFile(), 'wait', 1000, 'escapee');
     const killedAt = Date.now();
     host.kill('SIGKILL');
     await waitFor(() => !isRunning(report.daemon.pid as number), 3000, 'the daemon to be terminated at once');
     assert.ok(isRunning(report.worker.pid as number), 'the non-daemon waits out the grace period');
-    await waitFor(() => report.pids.every((pid) => !isRunning(pid)), 1000 + 4000, `every pid of ${JSON.stringify(report.pids)} to be gone`);
+    await waitFor(() => [...report.pids, report.escapee as number].every((pid) => !isRunning(pid)), 1000 + 4000, `every pid of ${JSON.stringify(report)} to be gone`);
     await waitFor(() => !isRunning(report.supervisor), 3000, 'the supervisor to exit');
     assert.ok(Date.now() - killedAt < 1000 + 6000);
   });
@@ -109,11 +112,11 @@ describe('the supervisor outlives its host', () => {
     assert.ok(Number(next.id.slice(1)) > Number(b.id.slice(1)), 'ids go on');
   });
 
-  it('host and supervisor SIGKILLed one after the other: the watchdog ends what they had', async () => {
-    const { host, report } = await startHost(registryFile(), 'wait', 30_000);
+  it('host and supervisor SIGKILLed one after the other: the watchdog ends what they had, a setsid escapee too', async () => {
+    const { host, report } = await startHost(registryFile(), 'wait', 30_000, 'escapee');
     host.kill('SIGKILL');
     await waitFor(() => !isRunning(report.daemon.pid as number), 3000, 'the daemon to be terminated');
     process.kill(report.supervisor, 'SIGKILL');
-    await waitFor(() => report.pids.every((pid) => !isRunning(pid)), 3000, `every pid of ${JSON.stringify(report.pids)} to be gone`);
+    await waitFor(() => [...report.pids, report.escapee as number].every((pid) => !isRunning(pid)), 3000, `every pid of ${JSON.stringify(report)} to be gone`);
   });
 });

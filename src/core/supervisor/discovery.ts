@@ -302,6 +302,8 @@ export class Discovery {
         this.tracked.delete(pid);
         continue;
       }
+      // An escapee found by its mark is read here first: from now on the watchdog knows it too (it left our groups).
+      if (t.escaped && t.process.startTime === -1) this.context.watchdog?.addProcess(pid, self.startTime);
       t.process = self;
       seen.set(pid, self);
       await walk(pid);

@@ -420,6 +420,7 @@ export class Supervisor {
   private async signalAndWait(id: string, signal: 'SIGTERM' | 'SIGKILL', killAfterMs: number): Promise<void> {
     const row = this.state.get(id) as ReadonlyRow;
     const known = this.knownMembers(id);
+    const signalledAt = Date.now();
     const targets = await signalTree(this.source, this.treeRoot(id), known, signal);
     let signalled = targets;
     const count = (n: number) => `${n} process${n === 1 ? '' : 'es'}`;
@@ -428,6 +429,7 @@ export class Supervisor {
     if (survivors.length > 0 && signal === 'SIGTERM') {
       this.log(LEVELS.WARNING, row.name, `${count(survivors.length)} still alive ${killAfterMs} ms after SIGTERM: sending SIGKILL`);
       const more = await signalTree(this.source, this.treeRoot(id), [...known, ...survivors], 'SIGKILL');
+      this.log(LEVELS.DEBUG, row.name, `SIGKILL sent ${Date.now() - signalledAt} ms after SIGTERM`);
       signalled = [...targets, ...more];
       survivors = await this.waitForTree(id, [...survivors, ...more], KILL_WAIT_MS);
     }
