@@ -41,7 +41,9 @@ describe('readiness probes', () => {
     let healthy = false;
     /** Probe requests answered 503 so far. */
     let unhealthyAnswers = 0;
+    const asked: number[] = [];
     const server = http.createServer((_req, res) => {
+      asked.push(performance.now());
       if (!healthy) unhealthyAnswers++;
       res.statusCode = healthy ? 204 : 503;
       res.end();
@@ -53,6 +55,9 @@ describe('readiness probes', () => {
       // The probe asks again only after judging the answer before: a third request means two 503s were judged not ready.
       await waitFor(() => unhealthyAnswers >= 3, 15_000, 'the probe to be answered 503 three times');
       assert.equal(service.get(p.id)?.ready, undefined, 'a 503 is not ready');
+      // Every 500 ms (SPEC §4) after the answer before: never sooner (timers do not fire early).
+      const gaps = asked.slice(1).map((t, i) => t - asked[i]);
+      assert.ok(gaps.every((gap) => gap >= 495), `asked again after ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
       healthy = true;
       await waitFor(() => service.get(p.id)?.ready === true, 10_000, 'ready');
       await service.kill(p.id);
