@@ -63,6 +63,32 @@ const tests = [
     },
   },
   {
+    name: 'bad input at the prompt: an unterminated quote is refused in the box, a missing command is an error naming it, nothing is left started; the next command runs',
+    async run(t) {
+      await openProcessesView(t.page);
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'sleep "32');
+      const message = t.page.locator('.quick-input-widget .quick-input-message');
+      await message.filter({ hasText: /Unterminated double quote/ }).first().waitFor({ timeout: 10_000 });
+      t.log(`in the box: ${(await message.first().textContent())?.trim()}`);
+      if (!(await t.page.locator('.quick-input-widget input.input').isVisible())) throw new Error('the box closed on a line it refused');
+      await t.page.keyboard.press('Escape');
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'procscope-no-such-command 1');
+      await waitForNotification(t.page, /procscope-no-such-command.*executable not found/);
+      t.log(`notifications: ${JSON.stringify(await notifications(t.page))}`);
+      const rows = await processRows(t.page);
+      if (rows.some((r) => /\balive\b/.test(r.description))) throw new Error(`something was left started: ${JSON.stringify(rows)}`);
+      await palette(t, 'ProcScope: Start Process');
+      await typeIntoInputBox(t.page, 'sleep 33');
+      const row = await waitForRow(t.page, /^Process-\d+$/, (r) => /\balive\b/.test(r.description), 'description with "alive"');
+      const pid = Number(/\bpid (\d+)/.exec(row.description)[1]);
+      if (isSleep(pid)) t.pidsToKill.push(pid);
+      if (readProcess(pid)?.cmdline.join(' ') !== 'sleep 33') throw new Error(`the row after the bad input is not "sleep 33": ${describeProcess(pid)}`);
+      await t.page.screenshot({ path: join(artifacts, 'ui-bad-input.png') });
+    },
+  },
+  {
     name: 'reload: after Developer: Reload Window the daemon is gone and the other processes are back in the view, same pids',
     async run(t) {
       const { pids, heartbeat, server, owners } = await startAllAndCollect(t);
