@@ -81,8 +81,8 @@ export class SettingsWatcher implements vscode.Disposable {
   private readonly subscription = vscode.workspace.onDidChangeConfiguration((e) => {
     if (!e.affectsConfiguration('procscope')) return;
     this.current = readSettings();
+    this.emitter.fire(this.current); // first: its listeners set the log level the problems are told at
     this.tellProblems();
-    this.emitter.fire(this.current);
   });
 
   get value(): Settings {

@@ -29,11 +29,14 @@ const GROWTH_CHECK_MS = 2000;
 const GROWTH_BYTES = 16 * 2 ** 20;
 /** An RSS that moved less than this between two looks is quiet (the burst is over, or has reached its plateau). */
 const QUIET_BYTES = 2 ** 20;
+/** The longest wait between two collections while each keeps freeing much (output that never stops). */
+const MAX_GAP_MS = 60_000;
 
 /**
  * Runs a full garbage collection when the RSS has gone quiet GROWTH_BYTES above the supervisor's settled size: after a
  * burst of output V8 keeps the read buffers' garbage until its heap needs room, which an idle supervisor never does.
- * A collection that frees little means the memory is live (more processes): that becomes the settled size. A look
+ * A collection that frees little means the memory is live (more processes): that becomes the settled size. Under
+ * output that never stops, collections that keep freeing much come at doubling intervals (up to MAX_GAP_MS). A look
  * every GROWTH_CHECK_MS is one read of the RSS. Needs --expose-gc.
  */
 export function trimAfterGrowth(): void {
@@ -41,14 +44,22 @@ export function trimAfterGrowth(): void {
   if (!gc) return;
   let settled = process.memoryUsage.rss();
   let last = settled;
+  let gap = GROWTH_CHECK_MS;
+  let next = 0;
   setInterval(() => {
     const rss = process.memoryUsage.rss();
     const quiet = Math.abs(rss - last) < QUIET_BYTES;
     last = rss;
     if (rss < settled) settled = rss;
-    if (!quiet || rss - settled < GROWTH_BYTES) return;
+    if (!quiet || rss - settled < GROWTH_BYTES || Date.now() < next) return;
     gc();
     last = process.memoryUsage.rss();
-    if (rss - last < GROWTH_BYTES / 4) settled = last;
+    if (rss - last < GROWTH_BYTES / 4) {
+      settled = last;
+      gap = GROWTH_CHECK_MS;
+    } else {
+      gap = Math.min(gap * 2, MAX_GAP_MS);
+    }
+    next = Date.now() + gap;
   }, GROWTH_CHECK_MS).unref();
 }

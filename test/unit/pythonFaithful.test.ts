@@ -64,6 +64,23 @@ describe('the Python helper changes nothing it watches', { skip: missing }, () =
     assert.equal(starts.length, 2);
   });
 
+  it('raises what it raised without the helper for a Process subclass that sets daemon before Process.__init__', async () => {
+    const program = ['-c', [
+      'import multiprocessing',
+      'class Early(multiprocessing.Process):',
+      '    def __init__(self):',
+      '        self.daemon = True',
+      '        super().__init__()',
+      'try:',
+      '    Early()',
+      'except BaseException as error:',
+      '    print(type(error).__name__, error)',
+    ].join('\n')];
+    const plain = await runPython(program, bareEnv());
+    assert.match(plain.stdout, /^AttributeError /);
+    assertSameRun((await instrumented(program, { level: 20 })).run, plain);
+  });
+
   it('does not die of SIGPIPE when the listener goes away and the program restored SIG_DFL for it', async () => {
     // A listener that hangs up on every connection as soon as it hears from it.
     const dir = mkdtempSync(join(tmpdir(), 'procscope-hangup-'));

@@ -420,8 +420,8 @@ export class Supervisor {
   private async signalAndWait(id: string, signal: 'SIGTERM' | 'SIGKILL', killAfterMs: number): Promise<void> {
     const row = this.state.get(id) as ReadonlyRow;
     const known = this.knownMembers(id);
-    const signalledAt = Date.now();
     const targets = await signalTree(this.source, this.treeRoot(id), known, signal);
+    const signalledAt = Date.now();
     let signalled = targets;
     const count = (n: number) => `${n} process${n === 1 ? '' : 'es'}`;
     this.log(LEVELS.INFO, row.name, `sending ${signal} to ${count(targets.length)}${row.pid !== null ? ` (pid ${row.pid} and its descendants)` : ''}`);

@@ -439,7 +439,7 @@ def _role(process):
 
 _START = b'{"t":"start","pid":%d,"ppid":%d,"name":"%s","daemon":%s,"method":"%s","role":"%s"}\n'
 _popen_classes = {}  # Popen class -> (its start method as bytes, or None if the process's says; whether exits are watched)
-_last_role = [None, b'']  # [the code of the last target function, its role]: not the function, which must be let go
+_last_role = [(None, b'')]  # [(the code of the last target function, its role)]: not the function, which must be let go
 
 
 def _popen_class(cls):
@@ -461,12 +461,11 @@ def _start_line(process, popen, method):
     config = state.get('_config')
     daemon = config.get('daemon') if type(config) is dict else process.daemon
     code = getattr(state.get('_target'), '__code__', None)
-    last = _last_role
-    if code is None or code is not last[0]:
-        last[0] = code
-        last[1] = _role(process)
+    known = _last_role[0]
+    if code is None or code is not known[0]:
+        known = _last_role[0] = (code, _role(process))  # one store: another thread may be starting a process too
     return _START % (
-        popen.pid, _pid, name, b'true' if daemon else b'false', method or _start_method(process, popen).encode('ascii'), last[1])
+        popen.pid, _pid, name, b'true' if daemon else b'false', method or _start_method(process, popen).encode('ascii'), known[1])
 
 
 def _report_start(process, popen):
@@ -491,12 +490,17 @@ def _report_exit(pid, returncode):
         pass
 
 
-# The two slots below have no __get__: a read finds the value in the instance dict at C speed (multiprocessing reads
-# both for every child at every start, in _cleanup()), and only a store runs Python. Both attributes are stored in
-# __init__, before any read.
-
 class _PopenSlot(object):
     """`BaseProcess._popen`, kept in the instance dict as before; storing a Popen reports the start."""
+
+    def __get__(self, process, owner=None):
+        # Read before BaseProcess.__init__ stored it (a subclass setting `daemon` before calling it): the same error.
+        if process is None:
+            return self
+        try:
+            return process.__dict__['_popen']
+        except KeyError:
+            raise AttributeError("'%s' object has no attribute '_popen'" % type(process).__name__)
 
     def __set__(self, process, popen):
         process.__dict__['_popen'] = popen
@@ -514,7 +518,11 @@ class _PopenSlot(object):
 
 
 class _ReturnCodeSlot(object):
-    """`Popen.returncode`, kept in the instance dict as before; its first non-None value reports the exit."""
+    """`Popen.returncode`, kept in the instance dict as before; its first non-None value reports the exit.
+
+    It has no __get__: a read finds the value in the instance dict at C speed (multiprocessing polls every child's at
+    every start, in _cleanup()), and only a store runs Python. Every Popen stores it first thing in __init__.
+    """
 
     def __set__(self, popen, value):
         state = popen.__dict__
