@@ -98,6 +98,9 @@ describe('load', () => {
     const elapsed = Date.now() - started;
     lag.disable();
     assert.equal(service.processes().length, N);
+    // What the 1000 ended rows still listed cost (issue #13: it was 16–22 KB of RSS each, output rings and handles kept).
+    const listed = samples[samples.length - 1];
+    const keptKB = { supervisorRss: ((listed.supervisorRssMB as number) - (mb(before.supervisorRss) as number)) * 1000 / N, testHeap: ((listed.testHeapMB as number) - (mb(before.testHeap) as number)) * 1000 / N };
     const cleared = await service.clearExited();
     assert.equal(cleared.length, N);
     await waitFor(() => childrenOf(supervisorPid).length <= 1, 10_000, 'all reaped');
@@ -119,8 +122,8 @@ describe('load', () => {
         supervisor: [mb(before.supervisorRss), mb(afterFigures.supervisorRss)],
       },
       rows: [before.rows, afterFigures.rows], listeners: [before.listeners, afterFigures.listeners], outputFiles: [before.outputFiles, afterFigures.outputFiles],
-      samples,
-      bounds: { fdsGrowth: 0, testRssGrowthMB: 40, testHeapGrowthMB: 8, supervisorRssGrowthMB: SUPERVISOR_GROWTH_MB, warmUp: WARM_UP, lagP99Ms: 50 },
+      samples, keptPerEndedRowKB: { supervisorRss: Math.round(keptKB.supervisorRss * 10) / 10, testHeap: Math.round(keptKB.testHeap * 10) / 10 },
+      bounds: { keptPerEndedRowKB: { supervisorRss: 16, testHeap: 4 }, fdsGrowth: 0, testRssGrowthMB: 40, testHeapGrowthMB: 8, supervisorRssGrowthMB: SUPERVISOR_GROWTH_MB, warmUp: WARM_UP, lagP99Ms: 50 },
     };
     assert.ok(afterFigures.testFds <= before.testFds, `test process fds ${before.testFds} → ${afterFigures.testFds}`);
     assert.ok(afterFigures.supervisorFds <= before.supervisorFds, `supervisor fds ${before.supervisorFds} → ${afterFigures.supervisorFds}`);
@@ -131,6 +134,8 @@ describe('load', () => {
     assert.ok(afterFigures.supervisorRss - before.supervisorRss < SUPERVISOR_GROWTH_MB * MB, `supervisor RSS grew ${mb(afterFigures.supervisorRss - before.supervisorRss)} MB`);
     assert.ok(afterFigures.testHeap - before.testHeap < 8 * MB, `test process heap grew ${mb(afterFigures.testHeap - before.testHeap)} MB`);
     assert.ok(p99 <= 50, `event-loop lag p99 ${p99} ms`);
+    assert.ok(keptKB.supervisorRss < 16, `an ended row still listed keeps ${keptKB.supervisorRss} KB of the supervisor's RSS`);
+    assert.ok(keptKB.testHeap < 4, `an ended row still listed keeps ${keptKB.testHeap} KB of the host's heap`);
     assert.deepEqual(processesMarkedBy(owner), []);
   });
 

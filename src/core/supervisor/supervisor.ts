@@ -85,22 +85,39 @@ class Launch {
   readonly streamsClosed: Promise<void>;
   private closeStreams!: () => void;
 
+  /** The spawned process's handle, let go once its exit is settled (an ended row keeps only what it shows). */
+  child: ChildProcess | undefined;
+
   constructor(
     readonly id: string,
-    readonly child: ChildProcess,
+    child: ChildProcess,
     readonly pid: number,
     readonly spec: ValidSpec,
     readonly cwd: string,
     readonly instrumented: boolean,
     readonly policy: LaunchPolicy,
   ) {
+    this.child = child;
     this.streamsClosed = new Promise((resolve) => (this.closeStreams = resolve));
-    child.on('close', () => this.closeStreams());
+    child.on('close', () => {
+      this.drained = true;
+      this.closeStreams();
+      if (this.settled) this.child = undefined;
+    });
+  }
+
+  private drained = false;
+  private settled = false;
+
+  /** Its exit is settled: once its pipes are closed too, the handle is let go. */
+  settle(): void {
+    this.settled = true;
+    if (this.drained) this.child = undefined;
   }
 
   /** True until the leader has been reaped: while it is, its pid and group id cannot belong to anyone else. */
   get leaderAlive(): boolean {
-    return !this.exited && this.child.exitCode === null && this.child.signalCode === null;
+    return !this.exited && this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 }
 
@@ -362,6 +379,7 @@ export class Supervisor {
     if (launch.instrumented) await this.python?.settled(launch.id);
     if (this.launches.get(launch.id) !== launch) return; // restarted meanwhile
     this.writers.get(launch.id)?.close();
+    launch.settle();
     this.emit({ type: 'settled', id: launch.id });
     this.forgetIfDone(launch.id);
   }
@@ -454,7 +472,7 @@ export class Supervisor {
     if (survivors.length === 0 && launch && !launch.exited) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(50, deadline - Date.now()));
-        launch.child.once('exit', () => {
+        launch.child?.once('exit', () => {
           clearTimeout(timer);
           resolve();
         });
