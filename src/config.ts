@@ -1,6 +1,6 @@
 // Reads the procscope.* settings once per change; defaults come from src/core/settings.ts (package.json agrees, tested).
 import * as vscode from 'vscode';
-import { LEVELS, parseLevel, type LevelName } from './core/levels';
+import { LEVEL_NAMES, LEVELS, parseLevel, type LevelName } from './core/levels';
 import { describeValue } from './core/validate';
 import { MIN_OUTPUT_BUFFER_BYTES, MIN_POLL_INTERVAL_MS, SETTING_DEFAULTS, type SupervisorSettings } from './core/settings';
 
@@ -47,7 +47,7 @@ class Reader {
     const level = parseLevel(value);
     if (level) return level;
     const fallback = SETTING_DEFAULTS.logLevel as LevelName;
-    this.problems.push(`procscope.logLevel: expected one of ${Object.keys(LEVELS).join(', ')}, got ${describeValue(value)}; using ${fallback}`);
+    this.problems.push(`procscope.logLevel: expected one of ${LEVEL_NAMES.join(', ')}, got ${describeValue(value)}; using ${fallback}`);
     return fallback;
   }
 }

@@ -1,7 +1,7 @@
 // How the supervisor process is kept small: a young generation of 1 MB (output flows through it in 64 KB reads);
 // glibc's malloc told to map those read buffers on their own and to keep one arena, so that what 200 pipes read is
 // given back rather than left as a fragmented heap (the supervisor bench: 150 MB → 120 MB); and a full collection
-// when the RSS goes quiet well above its settled size (→ 104 MB). Mapping every block of 8 KB or more on its own
+// when the RSS goes quiet well above its settled size (→ ~100 MB). Mapping every block of 8 KB or more on its own
 // would make it 64 MB, but output would be read at a third of the speed (an mmap and a munmap for every read).
 
 /** Node's options for the supervisor, before its script (--expose-gc: see trimAfterGrowth). */

@@ -11,6 +11,7 @@ import { ROOT } from '../unit/helpers';
 
 export { ROOT };
 export { environValue, processesMarkedBy };
+export { statusBytes } from '../shared/procStatus';
 
 /** State letter of `pid` from /proc/PID/stat, or undefined when it is gone. */
 export function procState(pid: number): string | undefined {
@@ -38,16 +39,6 @@ export function ownerOf(pid: number): string {
 /** Number of open file descriptors of `pid` (the test process with 'self'). */
 export function fdCount(pid: number | 'self'): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** A field of /proc/PID/status in bytes (VmRSS, VmHWM), or undefined when the process is gone. */
-export function statusBytes(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Direct children of `pid` (every thread's children list). */

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { readEnvironValue } from '../../src/core/os/procfs';
 import { SUPERVISOR_NODE_OPTIONS, supervisorMallocEnv } from '../../src/core/supervisorMemory';
 import type { ProcessSnapshot } from '../../src/core/types';
+import { statusBytes } from '../shared/procStatus';
 import { cleanUpAll, fixture, isRunning, makeService, ROOT, waitFor } from './helpers';
 
 const { service, logger } = makeService({ killTimeoutMs: 500 });
@@ -327,8 +328,6 @@ describe('processes through the supervisor: clear exited', () => {
 });
 
 describe('the supervisor keeps itself small', () => {
-  const rssOf = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
-
   it('after a burst of garbage, a quiet supervisor collects it within seconds (trimAfterGrowth)', { skip: process.platform !== 'linux' }, async () => {
     const child = spawn(process.execPath, [...SUPERVISOR_NODE_OPTIONS, resolve(ROOT, 'out/test/fixtures/outputBurst.js')], {
       stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...supervisorMallocEnv(process.env) },
@@ -337,7 +336,7 @@ describe('the supervisor keeps itself small', () => {
       const [before, grown] = String((await once(child.stdout, 'data'))[0]).trim().split(' ').map(Number);
       const growth = grown - before;
       assert.ok(growth > 64 * 2 ** 20, `grew by ${growth} bytes only: the test would show nothing`);
-      await waitFor(() => rssOf(child.pid as number) < before + growth / 2, 20_000, `the RSS (${before} before, ${grown} grown) to fall by half the growth`);
+      await waitFor(() => (statusBytes(child.pid as number, 'VmRSS') ?? Infinity) < before + growth / 2, 20_000, `the RSS (${before} before, ${grown} grown) to fall by half the growth`);
     } finally {
       child.kill('SIGKILL');
     }

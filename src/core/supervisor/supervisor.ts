@@ -99,20 +99,12 @@ class Launch {
   ) {
     this.child = child;
     this.streamsClosed = new Promise((resolve) => (this.closeStreams = resolve));
-    child.on('close', () => {
-      this.drained = true;
-      this.closeStreams();
-      if (this.settled) this.child = undefined;
-    });
+    child.on('close', () => this.closeStreams());
   }
-
-  private drained = false;
-  private settled = false;
 
   /** Its exit is settled: once its pipes are closed too, the handle is let go. */
   settle(): void {
-    this.settled = true;
-    if (this.drained) this.child = undefined;
+    void this.streamsClosed.then(() => (this.child = undefined));
   }
 
   /** True until the leader has been reaped: while it is, its pid and group id cannot belong to anyone else. */
