@@ -131,6 +131,14 @@ main(async (): Promise<BenchResult> => {
     },
     {
       benchmark: 'supervisor',
+      what: 'context: the same moment, RssAnon only (the supervisor\'s own memory: VmRSS less the pages of the node binary and its libraries, shared with every process running the same binary, the extension host among them)',
+      procscope: mb(full?.anon ?? NaN),
+      baseline: mb(idle?.anon ?? NaN),
+      baselineName: 'idle',
+      bar: 'context',
+    },
+    {
+      benchmark: 'supervisor',
       what: 'context: the watchdog process (dist/watchdog.js, spawned by the supervisor) VmRSS meanwhile',
       procscope: watchdog ? `${mb(watchdog.rss)} (peak ${mb(watchdog.hwm)})` : 'not found',
       bar: 'context',

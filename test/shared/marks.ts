@@ -2,7 +2,7 @@
 // ProcScope starts inherits, and every live process carrying one owner's mark, whoever its parent is now.
 import { readdirSync } from 'node:fs';
 import { isDead } from '../../src/core/os/osProcess';
-import { OWNER_VARIABLE } from '../../src/core/supervisor/discovery';
+import { OWNER_VARIABLE } from '../../src/core/ownerMark';
 import { readEnvironValue, readStat } from '../../src/core/os/procfs';
 
 /** One variable of a process's environment as it was at exec, or undefined (unset, unreadable, gone). */

@@ -8,7 +8,8 @@ import { after, describe, it } from 'node:test';
 import { sameProcess } from '../../src/core/os/identity';
 import { readStat } from '../../src/core/os/procfs';
 import { WatchdogClient } from '../../src/core/watchdog/client';
-import { applyLine, type Registry } from '../../src/core/watchdog/protocol';
+import { applyLine, emptyRegistry } from '../../src/core/watchdog/protocol';
+import { ownerMark } from '../shared/marks';
 import { isRunning, ROOT, waitFor } from './helpers';
 
 interface HostReport {
@@ -29,7 +30,7 @@ after(() => {
   }
 });
 
-async function startHost(mode: 'wait' | 'shutdown'): Promise<{ host: ChildProcess; exited: Promise<unknown>; report: HostReport }> {
+async function startHost(mode: 'wait' | 'shutdown' | 'unregistered'): Promise<{ host: ChildProcess; exited: Promise<unknown>; report: HostReport }> {
   const host = spawn(process.execPath, [resolve(ROOT, 'out/test/fixtures/host.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   // Listened for at once: a host that shuts down may be gone before its report is read.
   const exited = once(host, 'exit');
@@ -54,6 +55,17 @@ describe('watchdog (the supervisor\'s last line of defence)', () => {
     await waitFor(() => !isRunning(report.watchdog), 3000, 'the watchdog to exit');
   });
 
+  it('ends a process it was never told of (its registration still held back) by the mark it carries, with its group', async () => {
+    const { host, exited, report } = await startHost('unregistered');
+    assert.ok(report.pids.length >= 3, `expected the launch and its children, got ${JSON.stringify(report.pids)}`);
+    for (const pid of report.pids) assert.ok(isRunning(pid));
+    assert.ok(report.pids.some((pid) => ownerMark(pid) === undefined), 'one of them (env -i) carries no mark: only its group ends it');
+    host.kill('SIGKILL');
+    await exited;
+    await waitFor(() => report.pids.every((pid) => !isRunning(pid)), 5000, `every pid of ${JSON.stringify(report.pids)} to be gone`);
+    await waitFor(() => !isRunning(report.watchdog), 3000, 'the watchdog to exit');
+  });
+
   it('has nothing left to do after an orderly shutdown, and exits', async () => {
     const { exited, report } = await startHost('shutdown');
     await exited;
@@ -63,15 +75,19 @@ describe('watchdog (the supervisor\'s last line of defence)', () => {
 });
 
 describe('watchdog protocol', () => {
-  it('registers and forgets groups and processes, ignoring malformed lines', () => {
-    const registry: Registry = { groups: new Map(), processes: new Map() };
+  it('registers and forgets groups and processes, learns the mark, ignoring malformed lines', () => {
+    const registry = emptyRegistry();
     applyLine(registry, 'g 100 100 5555');
     applyLine(registry, 'p 200 6666');
     applyLine(registry, 'p 1 1'); // never init
     applyLine(registry, 'g x y z');
+    applyLine(registry, 'o 3f9a0c');
+    applyLine(registry, 'o ../../etc');
+    applyLine(registry, 'o two words');
     applyLine(registry, 'bogus');
     assert.deepEqual([...registry.groups], [[100, { leaderPid: 100, startTime: 5555 }]]);
     assert.deepEqual([...registry.processes], [[200, 6666]]);
+    assert.deepEqual([...registry.owners], ['3f9a0c']);
     applyLine(registry, 'G 100');
     applyLine(registry, 'P 200');
     assert.equal(registry.groups.size + registry.processes.size, 0);
@@ -79,23 +95,35 @@ describe('watchdog protocol', () => {
 });
 
 describe('what the watchdog is told', () => {
-  it('registrations are written at once; forgets wait for the next registration, or a second at most', async () => {
+  it('holds lines back to write them together: registrations within a tenth of a second, forgets within a second, the mark at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'procscope-watchdog-'));
     const record = join(dir, 'writes');
     const client = new WatchdogClient(resolve(ROOT, 'test/fixtures/recordStdin.mjs'), process.execPath, { RECORD_STDIN_TO: record });
     const writes = () => (existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string) : []);
     try {
+      client.watchMark('3f9a0c');
+      await waitFor(() => writes().length === 1, 10_000, 'the mark');
+      assert.deepEqual(writes(), ['o 3f9a0c\n'], 'the mark is written as the watchdog starts, on its own');
+      // A burst: three starts and a forget, one write.
+      let before = Date.now();
       client.addGroup(4242, 4242, 17);
-      await waitFor(() => writes().length === 1, 10_000, 'the registration');
-      assert.deepEqual(writes(), ['g 4242 4242 17\n']);
-      client.removeGroup(4242);
-      client.addProcess(4343, 18);
-      await waitFor(() => writes().join('').includes('p 4343'), 10_000, 'the second registration');
-      assert.deepEqual(writes(), ['g 4242 4242 17\n', 'G 4242\np 4343 18\n'], 'the forget went with the registration, in one write');
-      const before = Date.now();
+      client.addGroup(4243, 4243, 18);
+      client.removeGroup(4000);
+      client.addProcess(4343, 19);
+      await waitFor(() => writes().length === 2, 10_000, 'the registrations');
+      assert.ok(Date.now() - before >= 90, `registrations held back ${Date.now() - before} ms`);
+      assert.deepEqual(writes()[1], 'g 4242 4242 17\ng 4243 4243 18\nG 4000\np 4343 19\n', 'the burst went in one write, in order');
+      // A forget on its own waits about a second.
+      before = Date.now();
       client.removeProcess(4343);
-      await waitFor(() => writes().join('').includes('P 4343'), 10_000, 'the forget on its own');
-      assert.ok(Date.now() - before >= 900, `held back ${Date.now() - before} ms`);
+      await waitFor(() => writes().length === 3, 10_000, 'the forget on its own');
+      assert.ok(Date.now() - before >= 900, `forget held back ${Date.now() - before} ms`);
+      assert.equal(writes()[2], 'P 4343\n');
+      // A registration made while a forget waits takes it along, sooner.
+      client.removeGroup(4242);
+      client.addGroup(4444, 4444, 20);
+      await waitFor(() => writes().length === 4, 10_000, 'the forget with the registration');
+      assert.equal(writes()[3], 'G 4242\ng 4444 4444 20\n');
       client.removeGroup(4444);
       client.close();
       await waitFor(() => writes().join('').includes('G 4444'), 10_000, 'the forget written at close');

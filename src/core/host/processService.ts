@@ -18,7 +18,7 @@ import { formatSeconds } from '../status';
 import type { ProcessSnapshot } from '../types';
 import { describeValue, validateSpec, validateTimeout } from '../validate';
 import { cleanUp } from '../watchdog/cleanup';
-import type { Registry } from '../watchdog/protocol';
+import { emptyRegistry } from '../watchdog/protocol';
 import type { SupervisorRegistry } from './registry';
 import { spawnSupervisor, type SupervisorRecord } from './spawnSupervisor';
 import { SupervisorClient } from './supervisorClient';
@@ -177,7 +177,7 @@ export class ProcessService {
     this.deadDirs.add(record.dir);
     const live = [...this.state.all()].filter((row) => row.alive && row.pid !== null);
     this.options.logger.error(MAIN_PROCESS, `the supervisor process (pid ${record.pid}) ended unexpectedly: ending the ${live.length} process${live.length === 1 ? '' : 'es'} it was running`);
-    const registry: Registry = { groups: new Map(), processes: new Map() };
+    const registry = emptyRegistry();
     for (const row of live) {
       if (row.startTime === undefined) continue;
       if (row.kind === 'launched') registry.groups.set(row.pid as number, { leaderPid: row.pid as number, startTime: row.startTime });

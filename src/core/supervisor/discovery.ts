@@ -13,13 +13,12 @@ import type { ProcessState } from '../model/state';
 import { sameProcess } from '../os/identity';
 import { isDead, type OsProcess } from '../os/osProcess';
 import type { ProcessSource } from '../os/processSource';
+import { markedRow, OWNER_VARIABLE } from '../ownerMark';
 import type { ProcessRole } from '../types';
 import type { WatchdogClient } from '../watchdog/client';
 
 /** Ended discovered children a parent keeps as rows; older ones are folded into its `+N ended`. */
 export const ENDED_ROWS_KEPT = 3;
-/** The environment variable every launched process carries, `OWNER/ROW`: it finds those that left the tree. */
-export const OWNER_VARIABLE = 'PROCSCOPE_OWNER';
 /** How many polls read the environment of a new process that had none to read (caught in exec). */
 const ENVIRON_RETRIES = 3;
 /**
@@ -244,7 +243,6 @@ export class Discovery {
   /** New processes carrying the mark of one of our launches (a setsid escapee, a group member whose leader is gone). */
   private findMarked(source: ProcessSource, fresh: readonly number[] | undefined): void {
     if (!fresh || !source.environValue) return;
-    const prefix = `${this.context.owner}/`;
     // A process caught in exec has no environment to read for a moment: such pids are read again at the next polls.
     const pids = [...fresh, ...this.unmarked.keys()];
     for (const pid of pids) {
@@ -260,8 +258,9 @@ export class Discovery {
         continue;
       }
       this.unmarked.delete(pid);
-      if (!mark?.startsWith(prefix)) continue;
-      const root = this.context.state.get(mark.slice(prefix.length));
+      const rowId = markedRow(mark, this.context.owner);
+      if (rowId === undefined) continue;
+      const root = this.context.state.get(rowId);
       if (!root || root.kind !== 'launched' || root.pid === pid) continue;
       // Its identity is read with the tree's poll below; until then it is known by pid only.
       this.tracked.set(pid, { process: { pid, ppid: 0, pgid: -1, startTime: -1, state: 'S', comm: '', threads: 1, cpuMs: 0, rssBytes: 0 }, rootId: root.id, hidden: false, escaped: true });

@@ -16,13 +16,14 @@ import type { ReadonlyRow, StateImage } from '../model/row';
 import { ProcessState } from '../model/state';
 import type { ProcessSource } from '../os/processSource';
 import { OutputWriter, removeOutput, STDERR, STDOUT, type StreamId } from '../output/outputStore';
+import { ownerMark, OWNER_VARIABLE } from '../ownerMark';
 import { DEFAULT_SETTINGS, type SupervisorSettings } from '../settings';
 import { exitCodeOf } from '../signals';
 import { exitDescription } from '../status';
 import type { ProcessSnapshot } from '../types';
 import { describeValue, validateSpec, type ValidSpec } from '../validate';
 import type { WatchdogClient } from '../watchdog/client';
-import { Discovery, OWNER_VARIABLE } from './discovery';
+import { Discovery } from './discovery';
 import { Policies, validatePolicy, type LaunchPolicy } from './policies';
 import { PythonReports } from './pythonReports';
 import { SyncGraph } from './syncGraph';
@@ -137,6 +138,7 @@ export class Supervisor {
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.baseEnv = options.baseEnv ?? process.env;
     this.owner = options.owner ?? randomBytes(6).toString('hex');
+    options.watchdog?.watchMark(this.owner);
     this.discovery = new Discovery({
       state: this.state,
       emit: (event) => this.emit(event),
@@ -275,7 +277,7 @@ export class Supervisor {
       }
     }
     // Set last: the helper's environment drops PROCSCOPE_* variables inherited from an outer launch.
-    env[OWNER_VARIABLE] = `${this.owner}/${id}`;
+    env[OWNER_VARIABLE] = ownerMark(this.owner, id);
     // The interpreter may be told to ignore it all (python -I, -E, -S): then say so, rather than show nothing.
     const note = instrumented ? pythonFlagsNote(spec.command, spec.args, spec.shell) : undefined;
     return { env, instrumented, note };

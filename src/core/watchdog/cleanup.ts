@@ -1,7 +1,9 @@
-// What the watchdog does when the host is gone: end every registered group and process, and whatever they spawned.
+// What the watchdog does when the supervisor is gone: end every registered group and process, every process carrying
+// the supervisor's mark, and whatever they spawned.
 import { sameProcess } from '../os/identity';
 import { isDead, type OsProcess } from '../os/osProcess';
 import { descendantsIn, type ProcessSource } from '../os/processSource';
+import { markedRow, OWNER_VARIABLE } from '../ownerMark';
 import type { Registry } from './protocol';
 
 function send(pid: number, signal: NodeJS.Signals): void {
@@ -17,9 +19,31 @@ interface Plan {
   processes: OsProcess[];
 }
 
-/** Works out, from a fresh process table, which groups and processes are still the ones registered. */
-export function planCleanup(registry: Registry, table: Map<number, OsProcess>): Plan {
-  const verified: OsProcess[] = [];
+/**
+ * The live processes of `table` whose environment carries the mark of one of `owners`: the supervisor's own, read
+ * from them now (so a reused pid is never taken for one), registered or not (registrations wait a little to go in one
+ * write, see WatchdogClient). Nothing where environments cannot be read.
+ */
+export function markedProcesses(table: Map<number, OsProcess>, source: ProcessSource, owners: ReadonlySet<string>): OsProcess[] {
+  if (owners.size === 0 || !source.environValue) return [];
+  const marked: OsProcess[] = [];
+  for (const p of table.values()) {
+    if (p.pid === process.pid || isDead(p)) continue;
+    const mark = source.environValue(p.pid, OWNER_VARIABLE);
+    if (!mark) continue;
+    for (const owner of owners) {
+      if (markedRow(mark, owner) !== undefined) {
+        marked.push(p);
+        break;
+      }
+    }
+  }
+  return marked;
+}
+
+/** Works out, from a fresh process table, which groups and processes are still the ones registered or marked. */
+export function planCleanup(registry: Registry, table: Map<number, OsProcess>, marked: readonly OsProcess[] = []): Plan {
+  const verified: OsProcess[] = [...marked];
   for (const [pid, startTime] of registry.processes) {
     const p = table.get(pid);
     if (sameProcess(p, startTime)) verified.push(p);
@@ -33,6 +57,8 @@ export function planCleanup(registry: Registry, table: Map<number, OsProcess>): 
     // A group id stays allocated while a member lives: a verified member proves the group is still the one we made.
     if (leaderIsOurs || verified.some((p) => p.pgid === pgid)) groups.push(pgid);
   }
+  // A marked group leader's group is one we made (a launch), or one that it made (an escapee): its members go too.
+  for (const p of marked) if (p.pgid === p.pid && !groups.includes(p.pgid)) groups.push(p.pgid);
   const processes = new Map<number, OsProcess>();
   for (const root of roots) for (const p of [root, ...descendantsIn(table, root.pid)]) if (!isDead(p)) processes.set(p.pid, p);
   for (const pgid of groups) for (const p of table.values()) if (p.pgid === pgid && !isDead(p)) processes.set(p.pid, p);
@@ -46,9 +72,10 @@ function signalPlan(plan: Plan, signal: NodeJS.Signals): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** SIGTERM to everything registered, then SIGKILL to whatever is left after `graceMs`. */
+/** SIGTERM to everything registered or marked, then SIGKILL to whatever is left after `graceMs`. */
 export async function cleanUp(registry: Registry, source: ProcessSource, graceMs: number): Promise<number> {
-  const plan = planCleanup(registry, await source.all());
+  const first = await source.all();
+  const plan = planCleanup(registry, first, markedProcesses(first, source, registry.owners));
   if (plan.processes.length === 0) return 0;
   signalPlan(plan, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -62,7 +89,8 @@ export async function cleanUp(registry: Registry, source: ProcessSource, graceMs
     if (left.length === 0) return plan.processes.length;
   }
   // Re-plan: new children may have appeared while the old ones shut down.
-  signalPlan(planCleanup(registry, await source.all()), 'SIGKILL');
+  const now = await source.all();
+  signalPlan(planCleanup(registry, now, markedProcesses(now, source, registry.owners)), 'SIGKILL');
   signalPlan({ groups: plan.groups, processes: left }, 'SIGKILL');
   return plan.processes.length;
 }

@@ -1,10 +1,11 @@
-// The watchdog process: outlives the extension host, and when the host's pipe closes, ends every process the host left registered.
+// The watchdog process: outlives the supervisor, and when the supervisor's pipe closes, ends every process it left
+// registered and every process carrying its mark.
 import treeKill from 'tree-kill';
 import { createProcessSource } from '../os/processSource';
 import { cleanUp } from './cleanup';
-import { applyLine, type Registry } from './protocol';
+import { applyLine, emptyRegistry } from './protocol';
 
-const registry: Registry = { groups: new Map(), processes: new Map() };
+const registry = emptyRegistry();
 const graceMs = Number(process.env.PROCSCOPE_WATCHDOG_GRACE_MS) || 500;
 let buffered = '';
 let finishing = false;

@@ -1,4 +1,4 @@
-// The line protocol between the extension host and its watchdog: what to clean up if the host disappears.
+// The line protocol between the supervisor and its watchdog: what to clean up if the supervisor disappears.
 
 /** `g PGID LEADER_PID START` registers a process group, `G PGID` forgets it. */
 export function groupLine(pgid: number, leaderPid: number, startTime: number): string {
@@ -15,14 +15,29 @@ export function forgetProcessLine(pid: number): string {
   return `P ${pid}\n`;
 }
 
+/** `o OWNER` names the mark (ownerMark.ts) the supervisor's processes carry: those are ended too, registered or not. */
+export function ownerLine(owner: string): string {
+  return `o ${owner}\n`;
+}
+const OWNER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
 export interface Registry {
   groups: Map<number, { leaderPid: number; startTime: number }>;
   processes: Map<number, number>;
+  owners: Set<string>;
+}
+
+export function emptyRegistry(): Registry {
+  return { groups: new Map(), processes: new Map(), owners: new Set() };
 }
 
 /** Applies one protocol line to the registry; ignores anything malformed. */
 export function applyLine(registry: Registry, line: string): void {
   const [op, ...rest] = line.trim().split(' ');
+  if (op === 'o') {
+    if (rest.length === 1 && OWNER_PATTERN.test(rest[0])) registry.owners.add(rest[0]);
+    return;
+  }
   const numbers = rest.map(Number);
   if (numbers.some((n) => !Number.isSafeInteger(n))) return;
   switch (op) {
