@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sameProcess } from '../../src/core/os/identity';
+import { isDead } from '../../src/core/os/osProcess';
+import { createProcessSource, type ProcessSource } from '../../src/core/os/processSource';
+import { ownerMark as ownerMarkOf, OWNER_VARIABLE } from '../../src/core/ownerMark';
+import { cleanUp } from '../../src/core/watchdog/cleanup';
 import { readStat } from '../../src/core/os/procfs';
 import { WatchdogClient } from '../../src/core/watchdog/client';
 import { applyLine, emptyRegistry } from '../../src/core/watchdog/protocol';
@@ -15,6 +19,16 @@ import { isRunning, ROOT, waitFor } from './helpers';
 interface HostReport {
   pids: number[];
   watchdog: number;
+  launch?: number;
+}
+
+/** Live processes of process group `pgid`, from /proc. */
+function groupMembers(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => readStat(Number(name)))
+    .filter((p): p is NonNullable<typeof p> => p !== undefined && p.pgid === pgid && !isDead(p))
+    .map((p) => p.pid);
 }
 
 /** Pids a failed test may leave, with their start stamps, so a reused pid is never hit. */
@@ -37,8 +51,15 @@ async function startHost(mode: 'wait' | 'shutdown' | 'unregistered'): Promise<{ 
   let text = '';
   host.stdout?.setEncoding('utf8');
   host.stdout?.on('data', (chunk: string) => (text += chunk));
-  const report = await waitFor(() => (text.includes('\n') ? (JSON.parse(text.split('\n')[0]) as HostReport) : undefined), 10_000, 'the host to report');
+  const report = await waitFor(() => (text.includes('\n') ? (JSON.parse(text.split('\n')[0]) as HostReport) : undefined), 20_000, 'the host to report');
   for (const pid of [...report.pids, report.watchdog]) started.push({ pid, startTime: readStat(pid)?.startTime });
+  // The launch's whole group (a member may be no row: an orphan that cleared its environment).
+  if (report.launch !== undefined) {
+    const launch = report.launch;
+    await waitFor(() => groupMembers(launch).length >= 3 || undefined, 10_000, 'the group to stand');
+    for (const pid of groupMembers(launch)) if (!report.pids.includes(pid)) report.pids.push(pid);
+    for (const pid of report.pids) if (!started.some((s) => s.pid === pid)) started.push({ pid, startTime: readStat(pid)?.startTime });
+  }
   return { host, exited, report };
 }
 
@@ -55,11 +76,12 @@ describe('watchdog (the supervisor\'s last line of defence)', () => {
     await waitFor(() => !isRunning(report.watchdog), 3000, 'the watchdog to exit');
   });
 
-  it('ends a process it was never told of (its registration still held back) by the mark it carries, with its group', async () => {
+  it('ends processes it was never told of (their registration still held back) by the mark they carry and their group', async () => {
     const { host, exited, report } = await startHost('unregistered');
-    assert.ok(report.pids.length >= 3, `expected the launch and its children, got ${JSON.stringify(report.pids)}`);
+    assert.ok(report.pids.length >= 3, `expected the launch, its child and the orphan in its group, got ${JSON.stringify(report.pids)}`);
     for (const pid of report.pids) assert.ok(isRunning(pid));
-    assert.ok(report.pids.some((pid) => ownerMark(pid) === undefined), 'one of them (env -i) carries no mark: only its group ends it');
+    const orphan = report.pids.find((pid) => ownerMark(pid) === undefined && readStat(pid)?.ppid !== report.launch);
+    assert.ok(orphan !== undefined, 'one (env -i, its parent gone) carries no mark and descends from no marked process: only its group ends it');
     host.kill('SIGKILL');
     await exited;
     await waitFor(() => report.pids.every((pid) => !isRunning(pid)), 5000, `every pid of ${JSON.stringify(report.pids)} to be gone`);
@@ -74,6 +96,40 @@ describe('watchdog (the supervisor\'s last line of defence)', () => {
   });
 });
 
+describe('what the watchdog ends by mark', () => {
+  /** A sleep carrying owner `abc123`'s mark, in a group of its own. */
+  function markedSleep(): ChildProcess {
+    const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore', env: { ...process.env, [OWNER_VARIABLE]: ownerMarkOf('abc123', 'p9') } });
+    started.push({ pid: child.pid as number, startTime: undefined });
+    return child;
+  }
+  const source = createProcessSource() as ProcessSource;
+
+  it('a young process with the mark of a supervisor that died is ended; after an orderly exit, or once older, it is not', async () => {
+    const child = markedSleep();
+    const pid = child.pid as number;
+    await waitFor(() => ownerMark(pid) !== undefined || undefined, 5000, 'the mark to be readable');
+    const registry = emptyRegistry();
+    applyLine(registry, 'o abc123');
+    applyLine(registry, 'o other');
+    registry.orderly = true;
+    assert.equal(await cleanUp(registry, source, 500), 0, 'an orderly exit ends only what is registered');
+    // Older than the age limit given: registered by now, or left the watch on purpose.
+    await waitFor(() => { source.refreshClock(); const p = readStat(pid); return (p && (source.ageMs(p) ?? 0) >= 300) || undefined; }, 5000, 'the process to age');
+    registry.orderly = false;
+    assert.equal(await cleanUp(registry, source, 500, 100), 0, 'a marked process older than the limit is left alone');
+    assert.ok(isRunning(pid));
+    assert.equal(await cleanUp(registry, source, 500), 1, 'after a death, the young marked process is ended');
+    await waitFor(() => !isRunning(pid) || undefined, 5000, 'the marked process to be gone');
+    const other = emptyRegistry();
+    applyLine(other, 'o abc12'); // a prefix of the mark's owner is another owner
+    const second = markedSleep();
+    await waitFor(() => ownerMark(second.pid as number) !== undefined || undefined, 5000, 'the mark to be readable');
+    assert.equal(await cleanUp(other, source, 500), 0, 'another owner\'s mark is not ours');
+    second.kill('SIGKILL');
+  });
+});
+
 describe('watchdog protocol', () => {
   it('registers and forgets groups and processes, learns the mark, ignoring malformed lines', () => {
     const registry = emptyRegistry();
@@ -84,6 +140,8 @@ describe('watchdog protocol', () => {
     applyLine(registry, 'o 3f9a0c');
     applyLine(registry, 'o ../../etc');
     applyLine(registry, 'o two words');
+    applyLine(registry, 'x now');
+    assert.equal(registry.orderly, false);
     applyLine(registry, 'bogus');
     assert.deepEqual([...registry.groups], [[100, { leaderPid: 100, startTime: 5555 }]]);
     assert.deepEqual([...registry.processes], [[200, 6666]]);
@@ -91,6 +149,8 @@ describe('watchdog protocol', () => {
     applyLine(registry, 'G 100');
     applyLine(registry, 'P 200');
     assert.equal(registry.groups.size + registry.processes.size, 0);
+    applyLine(registry, 'x');
+    assert.equal(registry.orderly, true);
   });
 });
 

@@ -20,15 +20,25 @@ interface Plan {
 }
 
 /**
- * The live processes of `table` whose environment carries the mark of one of `owners`: the supervisor's own, read
- * from them now (so a reused pid is never taken for one), registered or not (registrations wait a little to go in one
- * write, see WatchdogClient). Nothing where environments cannot be read.
+ * A process carrying the supervisor's mark and younger than this is ended with it when it dies, registered or not:
+ * its registration may not have been written yet (WatchdogClient holds them back 100 ms). Older ones were
+ * registered, or left the supervisor's watch on purpose; a process started from one of them that inherited the mark
+ * (a second VS Code window opened from a launched shell) is left alone.
  */
-export function markedProcesses(table: Map<number, OsProcess>, source: ProcessSource, owners: ReadonlySet<string>): OsProcess[] {
+export const MARKED_MAX_AGE_MS = 5000;
+
+/**
+ * The live processes of `table` younger than MARKED_MAX_AGE_MS whose environment carries the mark of one of `owners`,
+ * read from them now (so a reused pid is never taken for one). Nothing where environments or ages cannot be read.
+ */
+export function markedProcesses(table: Map<number, OsProcess>, source: ProcessSource, owners: ReadonlySet<string>, maxAgeMs = MARKED_MAX_AGE_MS): OsProcess[] {
   if (owners.size === 0 || !source.environValue) return [];
+  source.refreshClock();
   const marked: OsProcess[] = [];
   for (const p of table.values()) {
     if (p.pid === process.pid || isDead(p)) continue;
+    const age = source.ageMs(p);
+    if (age === undefined || age > maxAgeMs) continue;
     const mark = source.environValue(p.pid, OWNER_VARIABLE);
     if (!mark) continue;
     for (const owner of owners) {
@@ -73,9 +83,11 @@ function signalPlan(plan: Plan, signal: NodeJS.Signals): void {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** SIGTERM to everything registered or marked, then SIGKILL to whatever is left after `graceMs`. */
-export async function cleanUp(registry: Registry, source: ProcessSource, graceMs: number): Promise<number> {
+export async function cleanUp(registry: Registry, source: ProcessSource, graceMs: number, markedMaxAgeMs = MARKED_MAX_AGE_MS): Promise<number> {
+  // After an orderly exit only what is registered; after a death, also what may not have been registered yet.
+  const owners = registry.orderly ? new Set<string>() : registry.owners;
   const first = await source.all();
-  const plan = planCleanup(registry, first, markedProcesses(first, source, registry.owners));
+  const plan = planCleanup(registry, first, markedProcesses(first, source, owners, markedMaxAgeMs));
   if (plan.processes.length === 0) return 0;
   signalPlan(plan, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -90,7 +102,7 @@ export async function cleanUp(registry: Registry, source: ProcessSource, graceMs
   }
   // Re-plan: new children may have appeared while the old ones shut down.
   const now = await source.all();
-  signalPlan(planCleanup(registry, now, markedProcesses(now, source, registry.owners)), 'SIGKILL');
+  signalPlan(planCleanup(registry, now, markedProcesses(now, source, owners, markedMaxAgeMs)), 'SIGKILL');
   signalPlan({ groups: plan.groups, processes: left }, 'SIGKILL');
   return plan.processes.length;
 }

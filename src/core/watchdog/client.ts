@@ -1,11 +1,12 @@
 // Starts the watchdog and keeps it told which process groups and processes are the supervisor's, and their mark.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { forgetGroupLine, forgetProcessLine, groupLine, ownerLine, processLine } from './protocol';
+import { forgetGroupLine, forgetProcessLine, groupLine, orderlyExitLine, ownerLine, processLine } from './protocol';
 
 /**
  * Every write wakes the watchdog (on a VM that costs ~0.1 ms, a tenth of a short process's whole start and reap), so
  * lines are held back and written together. A registration waits REGISTER_DELAY_MS at most: a burst of starts is one
- * write, and meanwhile the processes it names carry the supervisor's mark, which the watchdog ends too (watchMark). A
+ * write, and meanwhile the processes it names carry the supervisor's mark, which the watchdog looks for if the
+ * supervisor dies (watchMark; see markedProcesses). A
  * forget waits FORGET_DELAY_MS at most, or goes with the next write: the watchdog checks each entry's start stamp
  * before it signals, so a stale one ends nothing.
  */
@@ -87,7 +88,7 @@ export class WatchdogClient {
 
   private flush(): void {
     const held = this.take();
-    if (held && this.child) this.child.stdin?.write(held);
+    if (held) this.ensureStarted()?.stdin?.write(held); // a watchdog that died meanwhile is started again first
   }
 
   /** The mark (ownerMark.ts) of this supervisor's processes: the watchdog ends them too. Written at once. */
@@ -116,9 +117,10 @@ export class WatchdogClient {
     if (this.child) this.hold(forgetProcessLine(pid), FORGET_DELAY_MS);
   }
 
-  /** Closes the pipe: the watchdog ends whatever is still registered, then exits. */
+  /** The supervisor exits in order: the watchdog ends what is still registered (nothing, after the exit rules), then exits. */
   close(): void {
-    this.flush();
+    const held = this.take();
+    if (this.running) this.child?.stdin?.write(held + orderlyExitLine());
     this.child?.stdin?.end();
     this.child = undefined;
   }

@@ -2,11 +2,12 @@
 // registered and every process carrying its mark.
 import treeKill from 'tree-kill';
 import { createProcessSource } from '../os/processSource';
-import { cleanUp } from './cleanup';
+import { cleanUp, MARKED_MAX_AGE_MS } from './cleanup';
 import { applyLine, emptyRegistry } from './protocol';
 
 const registry = emptyRegistry();
 const graceMs = Number(process.env.PROCSCOPE_WATCHDOG_GRACE_MS) || 500;
+const markedMaxAgeMs = Number(process.env.PROCSCOPE_WATCHDOG_MARKED_AGE_MS) || MARKED_MAX_AGE_MS;
 let buffered = '';
 let finishing = false;
 
@@ -16,7 +17,7 @@ async function finish(): Promise<void> {
   const source = createProcessSource();
   try {
     if (source) {
-      await cleanUp(registry, source, graceMs);
+      await cleanUp(registry, source, graceMs, markedMaxAgeMs);
     } else {
       const pids = [...registry.groups.values()].map((g) => g.leaderPid).concat([...registry.processes.keys()]);
       await Promise.all(pids.map((pid) => new Promise((resolve) => treeKill(pid, 'SIGKILL', resolve))));

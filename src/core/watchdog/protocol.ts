@@ -20,20 +20,29 @@ export function ownerLine(owner: string): string {
   return `o ${owner}\n`;
 }
 const OWNER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** `x`: the supervisor is exiting in order (its exit rules ran): only what is registered is ended, not every mark. */
+export function orderlyExitLine(): string {
+  return 'x\n';
+}
 
 export interface Registry {
   groups: Map<number, { leaderPid: number; startTime: number }>;
   processes: Map<number, number>;
   owners: Set<string>;
+  orderly: boolean;
 }
 
 export function emptyRegistry(): Registry {
-  return { groups: new Map(), processes: new Map(), owners: new Set() };
+  return { groups: new Map(), processes: new Map(), owners: new Set(), orderly: false };
 }
 
 /** Applies one protocol line to the registry; ignores anything malformed. */
 export function applyLine(registry: Registry, line: string): void {
   const [op, ...rest] = line.trim().split(' ');
+  if (op === 'x') {
+    registry.orderly = rest.length === 0;
+    return;
+  }
   if (op === 'o') {
     if (rest.length === 1 && OWNER_PATTERN.test(rest[0])) registry.owners.add(rest[0]);
     return;
