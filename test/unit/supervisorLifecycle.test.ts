@@ -53,7 +53,8 @@ describe('the supervisor outlives its host', () => {
     const file = registryFile();
     const { exited, report } = await startHost(file, 'detach', 10_000);
     await exited;
-    await waitFor(() => !isRunning(report.daemon.pid as number), 5000, 'the daemon to be terminated');
+    // Reaped by the supervisor, not only dead: a zombie is not running, but its exit may not be in the supervisor's state yet.
+    await waitFor(() => readStat(report.daemon.pid as number) === undefined, 5000, 'the daemon to be terminated and reaped');
     assert.ok(isRunning(report.worker.pid as number), 'the non-daemon keeps running');
     const { service, logger } = makeService({}, { registry: new SupervisorRegistry(file) });
     const began = Date.now();
