@@ -6,9 +6,8 @@ import { forgetGroupLine, forgetProcessLine, groupLine, orderlyExitLine, ownerLi
  * Every write wakes the watchdog (on a VM that costs ~0.1 ms, a tenth of a short process's whole start and reap), so
  * lines are held back and written together. A registration waits REGISTER_DELAY_MS at most: a burst of starts is one
  * write, and meanwhile the processes it names carry the supervisor's mark, which the watchdog looks for if the
- * supervisor dies (watchMark; see markedProcesses). A
- * forget waits FORGET_DELAY_MS at most, or goes with the next write: the watchdog checks each entry's start stamp
- * before it signals, so a stale one ends nothing.
+ * supervisor dies (watchMark; see markedProcesses). A forget waits FORGET_DELAY_MS at most, or goes with the next
+ * write: the watchdog checks each entry's start stamp before it signals, so a stale one ends nothing.
  */
 const REGISTER_DELAY_MS = 100;
 const FORGET_DELAY_MS = 1000;
@@ -60,12 +59,6 @@ export class WatchdogClient {
     return child;
   }
 
-  /** Writes what is held, then `line`, now. */
-  private send(line: string): void {
-    const child = this.ensureStarted();
-    child?.stdin?.write(this.take() + line);
-  }
-
   private take(): string {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -95,7 +88,7 @@ export class WatchdogClient {
   watchMark(owner: string): void {
     const running = this.running;
     this.mark = owner;
-    if (running) this.send(ownerLine(owner));
+    if (running) this.child?.stdin?.write(this.take() + ownerLine(owner));
     else this.ensureStarted(); // told as it starts
   }
 
