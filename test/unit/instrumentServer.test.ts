@@ -200,13 +200,16 @@ describe('InstrumentServer', { skip: !unix && 'unix sockets' }, () => {
     assert.deepEqual(recorded.warnings, ['instrumentation: launch-1 (pid 700): unknown message type "reboot"; line dropped']);
   });
 
-  it('drops a start claiming another parent, and a log claiming another pid', async () => {
+  it('takes lines about any process of the launch on one connection (children forked by multiprocessing share it)', async () => {
     reset();
-    await rawClient(socket, hello(750) + start(752, 751) +
-      line({ t: 'log', pid: 751, level: 20, levelname: 'INFO', process: 'MainProcess', msg: 'spoof' }) + start(753, 750));
-    assert.deepEqual(recorded.starts.map((s) => s.pid), [753]);
-    assert.equal(recorded.logs.length, 0);
-    assert.equal(recorded.warnings.length, 2);
+    // 750 connected; 751 is its fork child, speaking on the same connection, and 752 the child's own child.
+    await rawClient(socket, hello(750) + start(751, 750) +
+      line({ t: 'log', pid: 751, level: 20, levelname: 'INFO', process: 'Process-1', msg: 'child process calling self.run()' }) +
+      start(752, 751) + line({ t: 'exit', pid: 752, code: 0 }) + line({ t: 'exit', pid: 751, code: 0 }));
+    assert.deepEqual(recorded.starts.map((s) => [s.pid, s.ppid]), [[751, 750], [752, 751]]);
+    assert.deepEqual(recorded.logs.map((l) => [l.pid, l.processName]), [[751, 'Process-1']]);
+    assert.deepEqual(recorded.exits.map((e) => e.pid), [752, 751]);
+    assert.deepEqual(recorded.warnings, []);
   });
 
   it('closes a connection sending a line over the cap, also one never finished', async () => {

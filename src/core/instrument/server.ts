@@ -44,7 +44,7 @@ export interface InstrumentServerOptions {
 // sun_path holds 104 bytes on macOS, 108 on Linux.
 const MAX_SOCKET_PATH = 100;
 
-/** One client: a Python process, known by its hello. */
+/** One client: the Python process that opened it (known by its hello), and the children multiprocessing forks from it. */
 class Connection {
   launchId: string | undefined;
   pid = 0;
@@ -314,24 +314,21 @@ export class InstrumentServer implements Disposable {
     }
     const parsed = parseMessage(line);
     if (!parsed.ok) return this.complain(connection, parsed.error);
-    const { launchId, pid } = connection;
+    // Every line names the process it is about: the connection is its launch's, not one process's (a child forked by
+    // multiprocessing speaks on its parent's connection, and reports its own start there).
+    const { launchId } = connection;
     const message = parsed.value;
     switch (message.type) {
       case 'start':
-        // A parent reports its own children: the sender is the parent.
-        if (message.value.ppid !== pid) return this.complain(connection, `start: ppid ${message.value.ppid} is not the sender`);
         this.startEmitter.fire({ launchId, ...message.value });
         break;
       case 'exit':
         this.exitEmitter.fire({ launchId, ...message.value });
         break;
       case 'log':
-        if (message.value.pid !== pid) return this.complain(connection, `log: pid ${message.value.pid} is not the sender`);
         if (this.currentLevel > 0 && message.value.level >= this.currentLevel) this.logEmitter.fire({ launchId, ...message.value });
         break;
       default:
-        // A process speaks for itself only.
-        if (message.value.pid !== pid) return this.complain(connection, `${message.type}: pid ${message.value.pid} is not the sender`);
         this.syncEmitter.fire({ launchId, ...message } as PythonSyncReport);
         break;
     }

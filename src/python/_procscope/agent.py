@@ -12,6 +12,8 @@
 #   {"t":"start","pid":C,"ppid":P,"name":N,"daemon":B,"method":"fork|spawn|forkserver","role":R}
 #   {"t":"exit","pid":C,"code":X}                                 as the parent observes it (-15 after terminate())
 #   {"t":"log","pid":P,"level":L,"levelname":"INFO","process":N,"msg":M}
+# Every line names the process it is about: a child forked by multiprocessing speaks on its parent's connection (it
+# reports its own start there, first thing), so one connection carries the lines of a whole tree of fork children.
 
 import atexit
 import os
@@ -22,10 +24,14 @@ from _collections import deque
 from time import monotonic as _monotonic
 
 PROTOCOL_VERSION = 1
-MAX_LINE = 64 * 1024
+# A send of at most SEND_BYTES is never split, so lines sent by processes sharing a connection never interleave: on
+# Linux a unix stream send up to ~36 KB is one buffer, queued to the reader whole; BSD and macOS lock the socket for
+# the whole of a send. Every send is whole lines, at most SEND_BYTES, and a line is never longer than that.
+SEND_BYTES = 32 * 1024
+MAX_LINE = SEND_BYTES
 MAX_NAME_CHARS = 1024
 MAX_MESSAGE_CHARS = 16 * 1024
-SHORT_MESSAGE_CHARS = 4 * 1024  # 12 bytes per char at worst once escaped, so this always fits in MAX_LINE
+SHORT_MESSAGE_CHARS = 1536  # 12 bytes a char at worst once escaped: with the longest head, this fits in MAX_LINE
 TIMEOUT = 1.0
 CONNECT_ATTEMPTS = 20
 
@@ -121,7 +127,8 @@ def _clip(text, limit):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The connection: one per process, opened on the first message, never shared across fork.
+# The connection: opened by a process on its first message, or by a parent just before multiprocessing forks a child
+# (see _before_fork): a child forked by multiprocessing keeps its parent's connection, any other child opens its own.
 #
 # The program owns the fd table: it may close our socket's fd (os.closerange) and take the number for a pipe or socket
 # of its own. So the socket is known by what it is (its SO_COOKIE on Linux, else st_dev and st_ino), checked before
@@ -262,46 +269,59 @@ def _forget_connection(close):
         pass
 
 
-def _reset_after_fork(pid):
-    """In a new child: its own lock, queue and connection. (Kept short: every page touched after a fork is a copy.)"""
+def _reset_after_fork(pid, shared):
+    """In a new child: its own lock and queue; the parent's connection kept if `shared`, else its own made when needed.
+
+    (Kept short: every page touched after a fork is a copy.)
+    """
     global _lock, _pid, _disabled, _queued_bytes, _last_batch, _exiting
     _lock = _thread.allocate_lock()  # another thread may have held the old one at the fork
     if _queue:
         _queue.clear()  # the parent's lines: it sends them itself
     _pid = pid
-    _disabled = _exiting = False
-    _queued_bytes = 0
-    _last_batch = 0.0
-    _forget_connection(True)  # the parent's: closed here (verified), so that it ends with the parent
+    if _exiting:
+        _exiting = False
+    if _queued_bytes:
+        _queued_bytes = 0
+    if _last_batch:
+        _last_batch = 0.0
+    if not shared or _disabled:
+        _disabled = False
+        _forget_connection(True)  # the parent's: closed here (verified), so that it ends with the parent
 
 
 def _send_queued():
-    """Send every queued line; the caller holds the lock."""
+    """Send every queued line, in sends of at most SEND_BYTES; the caller holds the lock."""
     global _queued_bytes
-    if len(_queue) == 1:  # the common case, without a list (what is allocated here just after a fork costs a page)
-        data = _queue.popleft()
-    else:
-        lines = []
-        popleft = _queue.popleft
-        try:
-            while True:
-                lines.append(popleft())
-        except IndexError:
-            pass
-        data = b''.join(lines)
     if _queued_bytes:  # a store to the module's dict is a page written: none when nothing changes
         _queued_bytes = 0
-    _send_data(data)
+    if len(_queue) == 1:  # the common case, without a list (what is allocated here just after a fork costs a page)
+        _send_data(_queue.popleft())
+        return
+    lines = []
+    size = 0
+    popleft = _queue.popleft
+    while _queue:
+        line = popleft()
+        if size + len(line) > SEND_BYTES and lines:
+            _send_data(b''.join(lines))
+            lines = []
+            size = 0
+        lines.append(line)
+        size += len(line)
+    if lines:
+        _send_data(b''.join(lines))
 
 
 def _send_data(data):
-    """Send `data` on this process's connection (made, with its hello, if there is none); the caller holds the lock."""
+    """Send `data` (whole lines, at most SEND_BYTES, or b'' to connect only) on this process's connection, made with
+    its hello if there is none; the caller holds the lock."""
     global _connection, _connection_identity, _connection_cookie, _send_flags, _disabled
     pid = os.getpid()
     if pid != _pid:
-        _reset_after_fork(pid)  # forked by something that skipped the at-fork hooks: what is queued is the parent's
+        _reset_after_fork(pid, False)  # forked by something that skipped the at-fork hooks: what is queued is the parent's
         return
-    if _disabled or not _PATH or not data:
+    if _disabled or not _PATH:
         return
     try:
         connection = _connection
@@ -318,8 +338,13 @@ def _send_data(data):
         if connection is None:
             connection, _connection_identity, _connection_cookie, _send_flags = _connect()
             _connection = connection
-            data = _HELLO % pid + data  # in the same send
-        connection.sendall(data, _send_flags)
+            hello = _HELLO % pid
+            if len(hello) + len(data) <= SEND_BYTES:
+                data = hello + data  # in the same send
+            else:
+                connection.sendall(hello, _send_flags)
+        if data:
+            connection.sendall(data, _send_flags)
     except BaseException as error:
         _disabled = True
         _queue.clear()
@@ -376,17 +401,40 @@ def _record(line, now):
         flush()
 
 
+_fork_launch_code = [None]  # [the code of multiprocessing.popen_fork.Popen._launch], once that module is loaded
+
+
+def _fork_launch(frame):
+    """Whether `frame`, which calls os.fork() now, is multiprocessing's fork launch (popen_fork.Popen._launch)."""
+    code = _fork_launch_code[0]
+    if code is None:
+        popen = getattr(sys.modules.get('multiprocessing.popen_fork'), 'Popen', None)
+        code = getattr(getattr(popen, '__dict__', {}).get('_launch'), '__code__', None)
+        if code is None:
+            return False
+        _fork_launch_code[0] = code
+    return frame is not None and frame.f_code is code
+
+
 def _before_fork():
     try:
         if _queue:
             flush()  # the parent's lines, in order, before the child's
+        if _connection is None and not _disabled and _fork_launch(sys._getframe(1)):
+            # multiprocessing forks a child: it will speak on this connection, made now if there is none
+            lock = _lock
+            if lock.acquire(False):
+                try:
+                    _send_data(b'')
+                finally:
+                    lock.release()
     except Exception:
         pass
 
 
 def _after_fork_in_child():
     try:
-        _reset_after_fork(os.getpid())
+        _reset_after_fork(os.getpid(), _fork_launch(sys._getframe(1)))
     except Exception:  # this module's globals may be gone late in interpreter shutdown
         pass
 
@@ -433,15 +481,13 @@ def _role(process):
 # A fork start's report is sent just after the fork, while the parent's pages are shared copy-on-write with the child:
 # every page written then (an object's reference count is a write) costs a fault and a copy, ~50 a start if the line
 # is made the plain way. So what depends only on the Popen class (its method; whether its exits are watched) is worked
-# out at the class's first start, the role of the last target's code is remembered (a program starts many processes
-# with one target), the line is bytes formatted in one step from values read straight from the process's dict, and it
-# carries no time (the server stamps it as it reads it: a start is sent as it happens).
+# out at the class's first start, the role of the last target's code is remembered (a program starts many processes with one
+# target), the line is bytes formatted in one step from values read straight from the process's dict, and it carries
+# no time (the server stamps it as it reads it: a start is sent as it happens).
 
 _START = b'{"t":"start","pid":%d,"ppid":%d,"name":"%s","daemon":%s,"method":"%s","role":"%s"}\n'
 _popen_classes = {}  # Popen class -> (its start method as bytes, or None if the process's says; whether exits are watched)
 _last_role = [(None, b'')]  # [(the code of the last target function, its role)]: not the function, which must be let go
-
-
 def _popen_class(cls):
     known = _popen_classes.get(cls)
     if known is None:
@@ -450,7 +496,7 @@ def _popen_class(cls):
     return known
 
 
-def _start_line(process, popen, method):
+def _start_line(process, pid, ppid, method):
     state = process.__dict__
     name = state.get('_name')
     if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii() and name.isprintable() and '"' not in name \
@@ -464,14 +510,13 @@ def _start_line(process, popen, method):
     known = _last_role[0]
     if code is None or code is not known[0]:
         known = _last_role[0] = (code, _role(process))  # one store: another thread may be starting a process too
-    return _START % (
-        popen.pid, _pid, name, b'true' if daemon else b'false', method or _start_method(process, popen).encode('ascii'), known[1])
+    return _START % (pid, ppid, name, b'true' if daemon else b'false', method, known[1])
 
 
 def _report_start(process, popen):
     try:
         method, watched = _popen_class(type(popen))
-        send(_start_line(process, popen, method))
+        send(_start_line(process, popen.pid, _pid, method or _start_method(process, popen).encode('ascii')))
         if watched:
             state = popen.__dict__
             returncode = state.get('returncode')
