@@ -95,6 +95,18 @@ describe('the helper\'s connections, on the wire', { skip: missing }, () => {
     assert.equal(new Set(hellos.map((h) => h.pid)).size, 4);
   });
 
+  it('sends a long queue in whole lines, at most 32 KB a send (no send another process\'s could split)', async () => {
+    const { result, lines } = await run('pieces', ['sendPieces.py'], 10);
+    const sends = JSON.parse(result.stdout) as Array<[number, boolean]>;
+    assert.ok(sends.length >= 4, `sends: ${JSON.stringify(sends)}`);
+    for (const [bytes, whole] of sends) {
+      assert.ok(bytes <= 32 * 1024, `a send of ${bytes} bytes`);
+      assert.ok(whole, 'a send ends a line');
+    }
+    const pieces = lines.filter((l) => l.t === 'log' && String(l.msg).startsWith('piece ')).map((l) => Number(String(l.msg).split(' ')[1]));
+    assert.deepEqual(pieces, Array.from({ length: 120 }, (_, i) => i));
+  });
+
   it('lines of a parent and its fork children, all sending long batches at once, never interleave and none is lost', async () => {
     const children = 6;
     const records = 300;

@@ -314,8 +314,8 @@ export class InstrumentServer implements Disposable {
     }
     const parsed = parseMessage(line);
     if (!parsed.ok) return this.complain(connection, parsed.error);
-    // Every line names the process it is about: the connection is its launch's, not one process's (a child forked by
-    // multiprocessing speaks on its parent's connection, and reports its own start there).
+    // Every line names the process it is about: the connection is its launch's, not one process's (on Linux a child
+    // forked by multiprocessing speaks on its parent's connection).
     const { launchId } = connection;
     const message = parsed.value;
     switch (message.type) {

@@ -122,8 +122,8 @@ export class PythonReports {
   }
 
   /**
-   * The row of the process that was `pid` at `at` (ms): a live row, or one that ended since (its start report may be read
-   * after its parent's report of its exit: they come over different connections).
+   * The row of the process that was `pid` at `at` (ms): a live row, or one that ended since (a child's own report may be
+   * read after its parent's report of its exit when they come over different connections: spawn, forkserver, macOS).
    */
   private rowAt(root: ReadonlyRow, pid: number, at: number): ReadonlyRow | undefined {
     const live = this.liveIn(root, pid);

@@ -12,8 +12,8 @@
 #   {"t":"start","pid":C,"ppid":P,"name":N,"daemon":B,"method":"fork|spawn|forkserver","role":R}
 #   {"t":"exit","pid":C,"code":X}                                 as the parent observes it (-15 after terminate())
 #   {"t":"log","pid":P,"level":L,"levelname":"INFO","process":N,"msg":M}
-# Every line names the process it is about: a child forked by multiprocessing speaks on its parent's connection (it
-# reports its own start there, first thing), so one connection carries the lines of a whole tree of fork children.
+# Every line names the process it is about: on Linux a child forked by multiprocessing speaks on its parent's
+# connection, so one connection carries the lines of a whole tree of fork children (see _before_fork).
 
 import atexit
 import os
@@ -24,9 +24,10 @@ from _collections import deque
 from time import monotonic as _monotonic
 
 PROTOCOL_VERSION = 1
-# A send of at most SEND_BYTES is never split, so lines sent by processes sharing a connection never interleave: on
-# Linux a unix stream send up to ~36 KB is one buffer, queued to the reader whole; BSD and macOS lock the socket for
-# the whole of a send. Every send is whole lines, at most SEND_BYTES, and a line is never longer than that.
+# Processes share a connection only on Linux, where a unix stream send is queued to the reader in pieces of up to
+# ~36 KB (and half the socket's send buffer), each whole: so a send of whole lines, at most SEND_BYTES, never
+# interleaves with another process's, and no line is longer. (A BSD or macOS send may go out in pieces others write
+# between: there every process has its own connection.)
 SEND_BYTES = 32 * 1024
 MAX_LINE = SEND_BYTES
 MAX_NAME_CHARS = 1024
@@ -152,6 +153,7 @@ _last_batch = 0.0  # time.monotonic() of the last send a record made
 _connection = None
 _connection_identity = None
 _connection_cookie = False  # its identity is its SO_COOKIE (Linux), else its (st_dev, st_ino)
+_connection_shareable = False  # a child may speak on it too (Linux, and sends of SEND_BYTES go whole)
 _send_flags = 0
 _pid = os.getpid()  # the process the state above belongs to
 _disabled = False
@@ -220,7 +222,7 @@ def _identity(connection, cookie):
 
 
 def _connect():
-    """A new connection, before its hello: (connection, identity, cookie, send flags)."""
+    """A new connection, before its hello: (connection, identity, cookie, send flags, whether it may be shared)."""
     if _PATH.startswith('\\\\'):
         connection = _PipeConnection(_PATH)
         flags = 0
@@ -234,6 +236,7 @@ def _connect():
             identity = _identity(connection, False)
         if identity is None:
             raise OSError('cannot tell our socket from the program\'s fds')
+        shareable = _LINUX and _whole_sends(connection, _socket)
         if hasattr(connection, 'settimeout'):
             if nosigpipe is not None and not flags:
                 connection.setsockopt(_socket.SOL_SOCKET, nosigpipe, 1)
@@ -250,7 +253,41 @@ def _connect():
     except BaseException:
         connection.close()  # just made, and no one else has run since: still ours
         raise
-    return connection, identity, cookie, flags
+    return connection, identity, cookie, flags, shareable
+
+
+def _whole_sends(connection, _socket):
+    """Whether Linux queues every send of SEND_BYTES as one piece here: a piece is at most half the send buffer."""
+    needed = 2 * (SEND_BYTES + 64)
+    try:
+        if connection.getsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF) < needed:
+            connection.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, needed // 2)  # the kernel doubles it, to a cap
+        return connection.getsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF) >= needed
+    except OSError:
+        return False
+
+
+def _open(pid, data):
+    """Connect and send the hello (with `data` if both fit in one send); only then is the connection this process's, so
+    that a child forked meanwhile never speaks on it before its hello. Returns what of `data` is still to be sent."""
+    global _connection, _connection_identity, _connection_cookie, _send_flags, _connection_shareable
+    connection, identity, cookie, flags, shareable = _connect()
+    hello = _HELLO % pid
+    try:
+        if len(hello) + len(data) <= SEND_BYTES:
+            connection.sendall(hello + data, flags)
+            data = b''
+        else:
+            connection.sendall(hello, flags)
+    except BaseException:
+        if _identity(connection, cookie) == identity:
+            connection.close()
+        else:
+            connection.detach()
+        raise
+    _connection_identity, _connection_cookie, _send_flags, _connection_shareable = identity, cookie, flags, shareable
+    _connection = connection
+    return data
 
 
 def _forget_connection(close):
@@ -285,13 +322,13 @@ def _reset_after_fork(pid, shared):
         _queued_bytes = 0
     if _last_batch:
         _last_batch = 0.0
-    if not shared or _disabled:
+    if not shared or _disabled or not _connection_shareable:
         _disabled = False
         _forget_connection(True)  # the parent's: closed here (verified), so that it ends with the parent
 
 
 def _send_queued():
-    """Send every queued line, in sends of at most SEND_BYTES; the caller holds the lock."""
+    """Send every queued line, in sends of at most SEND_BYTES; the caller holds the lock. The queue ends empty."""
     global _queued_bytes
     if _queued_bytes:  # a store to the module's dict is a page written: none when nothing changes
         _queued_bytes = 0
@@ -304,7 +341,9 @@ def _send_queued():
     while _queue:
         line = popleft()
         if size + len(line) > SEND_BYTES and lines:
-            _send_data(b''.join(lines))
+            if not _send_data(b''.join(lines)):
+                _queue.clear()  # what is left is not this process's to send, or cannot be sent
+                return
             lines = []
             size = 0
         lines.append(line)
@@ -315,14 +354,14 @@ def _send_queued():
 
 def _send_data(data):
     """Send `data` (whole lines, at most SEND_BYTES, or b'' to connect only) on this process's connection, made with
-    its hello if there is none; the caller holds the lock."""
-    global _connection, _connection_identity, _connection_cookie, _send_flags, _disabled
+    its hello if there is none; the caller holds the lock. False if nothing can be sent from here."""
+    global _disabled
     pid = os.getpid()
     if pid != _pid:
-        _reset_after_fork(pid, False)  # forked by something that skipped the at-fork hooks: what is queued is the parent's
-        return
+        _reset_after_fork(pid, False)  # a fork that skipped the at-fork hooks: what is queued is the parent's
+        return False
     if _disabled or not _PATH:
-        return
+        return False
     try:
         connection = _connection
         if connection is not None and _connection_cookie:
@@ -336,21 +375,18 @@ def _send_data(data):
             _forget_connection(False)  # its fd was closed, maybe reused: the program's now
             connection = None
         if connection is None:
-            connection, _connection_identity, _connection_cookie, _send_flags = _connect()
-            _connection = connection
-            hello = _HELLO % pid
-            if len(hello) + len(data) <= SEND_BYTES:
-                data = hello + data  # in the same send
-            else:
-                connection.sendall(hello, _send_flags)
+            data = _open(pid, data)
+            connection = _connection
         if data:
             connection.sendall(data, _send_flags)
+        return True
     except BaseException as error:
         _disabled = True
         _queue.clear()
         _forget_connection(True)
         if not isinstance(error, Exception):
             raise
+        return False
 
 
 def flush():
@@ -368,7 +404,7 @@ def flush():
 def send(line):
     """Send one encoded line now (after whatever waits before it); never raises, never waits for the lock."""
     try:
-        if _disabled:
+        if _disabled or len(line) > MAX_LINE:  # never made so long (it could be split, see SEND_BYTES)
             return
         lock = _lock
         if not _queue and lock.acquire(False):  # nothing before it: sent as it is (this runs just after every fork start)
@@ -420,7 +456,7 @@ def _before_fork():
     try:
         if _queue:
             flush()  # the parent's lines, in order, before the child's
-        if _connection is None and not _disabled and _fork_launch(sys._getframe(1)):
+        if _connection is None and _LINUX and not _disabled and _fork_launch(sys._getframe(1)):
             # multiprocessing forks a child: it will speak on this connection, made now if there is none
             lock = _lock
             if lock.acquire(False):
@@ -428,13 +464,15 @@ def _before_fork():
                     _send_data(b'')
                 finally:
                     lock.release()
-    except Exception:
+    except KeyboardInterrupt:
+        _thread.interrupt_main()  # Ctrl-C while connecting: Python ignores what a fork hook raises, so raise it again
+    except BaseException:
         pass
 
 
 def _after_fork_in_child():
     try:
-        _reset_after_fork(os.getpid(), _fork_launch(sys._getframe(1)))
+        _reset_after_fork(os.getpid(), _LINUX and _fork_launch(sys._getframe(1)))
     except Exception:  # this module's globals may be gone late in interpreter shutdown
         pass
 
@@ -481,13 +519,15 @@ def _role(process):
 # A fork start's report is sent just after the fork, while the parent's pages are shared copy-on-write with the child:
 # every page written then (an object's reference count is a write) costs a fault and a copy, ~50 a start if the line
 # is made the plain way. So what depends only on the Popen class (its method; whether its exits are watched) is worked
-# out at the class's first start, the role of the last target's code is remembered (a program starts many processes with one
-# target), the line is bytes formatted in one step from values read straight from the process's dict, and it carries
-# no time (the server stamps it as it reads it: a start is sent as it happens).
+# out at the class's first start, the role of the last target's code is remembered (a program starts many processes
+# with one target), the line is bytes formatted in one step from values read straight from the process's dict, and it
+# carries no time (the server stamps it as it reads it: a start is sent as it happens).
 
 _START = b'{"t":"start","pid":%d,"ppid":%d,"name":"%s","daemon":%s,"method":"%s","role":"%s"}\n'
 _popen_classes = {}  # Popen class -> (its start method as bytes, or None if the process's says; whether exits are watched)
 _last_role = [(None, b'')]  # [(the code of the last target function, its role)]: not the function, which must be let go
+
+
 def _popen_class(cls):
     known = _popen_classes.get(cls)
     if known is None:

@@ -29,6 +29,7 @@ _THREADING_FILE = getattr(sys.modules.get('threading'), '__file__', None)
 _SEMLOCK_FILES = ('synchronize.py', 'context.py')
 _HOLDER_KINDS = ('Lock', 'RLock')
 MAX_SITE_CHARS = 512
+MAX_HELD_IDS = 64  # in a wait report (its line stays short: see agent.SEND_BYTES)
 
 # Locks and RLocks of this process's program (not multiprocessing's own), by id: what it holds is asked of them.
 _locks = weakref.WeakValueDictionary()
@@ -109,6 +110,8 @@ def _held_ids():
         try:
             if lock._semlock._count() > 0:
                 held.append(ident)
+                if len(held) == MAX_HELD_IDS:
+                    break
         except Exception:
             pass
     return ' '.join(held)
