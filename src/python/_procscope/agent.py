@@ -536,7 +536,7 @@ def _popen_class(cls):
     return known
 
 
-def _start_line(process, pid, ppid, method):
+def _start_line(process, popen, method):
     state = process.__dict__
     name = state.get('_name')
     if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii() and name.isprintable() and '"' not in name \
@@ -550,13 +550,14 @@ def _start_line(process, pid, ppid, method):
     known = _last_role[0]
     if code is None or code is not known[0]:
         known = _last_role[0] = (code, _role(process))  # one store: another thread may be starting a process too
-    return _START % (pid, ppid, name, b'true' if daemon else b'false', method, known[1])
+    return _START % (
+        popen.pid, _pid, name, b'true' if daemon else b'false', method or _start_method(process, popen).encode('ascii'), known[1])
 
 
 def _report_start(process, popen):
     try:
         method, watched = _popen_class(type(popen))
-        send(_start_line(process, popen.pid, _pid, method or _start_method(process, popen).encode('ascii')))
+        send(_start_line(process, popen, method))
         if watched:
             state = popen.__dict__
             returncode = state.get('returncode')
