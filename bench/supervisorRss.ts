@@ -1,10 +1,13 @@
 // Measures the supervisor process's memory with 200 live processes whose output buffers are full: each printed more
 // than procscope.outputBufferKb of text lines, then sleeps. VmRSS (and the peak, VmHWM) from /proc/PID/status, for the
 // supervisor and, as context, for the watchdog it spawns (dist/watchdog.js).
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ProcessService } from '../src/core/host/processService';
 import { readStat } from '../src/core/os/procfs';
 import { DEFAULT_SETTINGS } from '../src/core/settings';
+import { SUPERVISOR_NODE_OPTIONS, supervisorMallocEnv } from '../src/core/supervisorMemory';
 import { aliveWithStart, benchService, log, main, round, sleep, type BenchResult, type Row } from './common';
 
 const COUNT = Number(process.env.BENCH_SUPERVISOR_COUNT ?? 200);
@@ -37,6 +40,21 @@ function watchdogOf(supervisor: number): number | undefined {
 }
 
 const mb = (bytes: number) => `${round(bytes / MB, 1)} MB`;
+
+interface PipeReads {
+  anon: number;
+  rss: number;
+  readMs: number;
+  complete: boolean;
+}
+
+/** bench/pipeReadMemory.ts in a Node process of its own, run as the supervisor runs (its Node options and malloc). */
+function pipeReads(mode: 'node' | 'reused' | 'fresh', lines: number, line: string): PipeReads {
+  const script = resolve(__dirname, 'pipeReadMemory.js');
+  const env = { ...process.env, ...supervisorMallocEnv(process.env) };
+  const out = execFileSync(process.execPath, [...SUPERVISOR_NODE_OPTIONS, script, mode, String(COUNT), String(lines), line], { env, encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(out.trim().split('\n').pop() as string) as PipeReads;
+}
 
 main(async (): Promise<BenchResult> => {
   const settings = { ...DEFAULT_SETTINGS };
@@ -114,7 +132,13 @@ main(async (): Promise<BenchResult> => {
   const supervisorGone = Date.now() + 5000;
   while (aliveWithStart(supervisorPid, supervisorStart) && Date.now() < supervisorGone) await sleep(20);
 
+  // What the way pipes are read does to a Node process's memory, the same output read by a bare Node process: the
+  // supervisor reads as `node` does; `reused` is what would take its own memory down (see the README).
+  const reads = (['node', 'reused', 'fresh'] as const).map((mode) => pipeReads(mode, lines, line));
+  const [nodeReads, reusedReads, freshReads] = reads;
+
   const notes: string[] = [];
+  if (reads.some((r) => !r.complete)) notes.push('a pipe-read prototype did not read all its children\'s output within 30 s');
   if (pending.size > 0) notes.push(`${pending.size} of ${COUNT} processes had not filled their buffers within 40 s`);
   if (live < COUNT) notes.push(`only ${live} of ${COUNT} were alive when measured`);
   if (survivors.length) notes.push(`${survivors.length} processes outlived terminate() and were SIGKILLed by group`);
@@ -143,11 +167,25 @@ main(async (): Promise<BenchResult> => {
       procscope: watchdog ? `${mb(watchdog.rss)} (peak ${mb(watchdog.hwm)})` : 'not found',
       bar: 'context',
     },
+    {
+      benchmark: 'supervisor',
+      what: `context: a bare Node process (the supervisor's options and malloc settings) reading the same ${COUNT} × ${round(bytesEach / MB, 2)} MB from pipes into one reused 64 KB buffer (each pipe's handle taken over by a net.Socket with \`onread\`), RssAnon; VmRSS, 3 s after the last byte; read time`,
+      procscope: `${mb(reusedReads.anon)}; ${mb(reusedReads.rss)}; ${round(reusedReads.readMs, 0)} ms`,
+      baseline: `${mb(nodeReads.anon)}; ${mb(nodeReads.rss)}; ${round(nodeReads.readMs, 0)} ms`,
+      baselineName: 'the same with Node\'s own reads (\'data\' events), as the supervisor reads',
+      bar: 'context',
+    },
+    {
+      benchmark: 'supervisor',
+      what: 'context: the same, with a new 64 KB buffer for every read, each kept until the end of the event-loop turn (as the supervisor holds lines), RssAnon; VmRSS; read time',
+      procscope: `${mb(freshReads.anon)}; ${mb(freshReads.rss)}; ${round(freshReads.readMs, 0)} ms`,
+      bar: 'context',
+    },
   ];
   return {
     name: 'supervisorRss',
     rows,
-    details: { count: COUNT, linesEach: lines, bytesEach, filledMs: round(filledMs), live, supervisor: { idle, afterOneSecond, afterFiveSeconds: full, sampledPeak: peakRss }, watchdog: { pid: watchdogPid, ...watchdog }, heldBytes: held, survivors: survivors.length },
+    details: { count: COUNT, linesEach: lines, bytesEach, filledMs: round(filledMs), live, supervisor: { idle, afterOneSecond, afterFiveSeconds: full, sampledPeak: peakRss }, watchdog: { pid: watchdogPid, ...watchdog }, heldBytes: held, survivors: survivors.length, pipeReads: reads },
     notes,
   };
 });
