@@ -2,15 +2,18 @@
 // reads are buffered. Run by bench/supervisorRss.ts as `node out/bench/pipeReadMemory.js MODE COUNT LINES LINE`, with
 // the supervisor's Node options and malloc settings; prints one JSON line: { anon, rss (bytes, 3 s after the last
 // byte, a full collection 2.5 s after it), readMs }. MODE:
+//   idle    nothing started, nothing read: the floor of any Node process run so
 //   node    Node's own reads ('data' events): a fresh 64 KB block per read, shrunk to what was read
-//   reused  each pipe's handle taken over by a net.Socket whose `onread` reads into one 64 KB buffer, used at once
+//   reused  the supervisor's reads (src/core/supervisor/pipeReader.ts): each pipe's handle taken over by a socket whose
+//           `onread` reads into one 64 KB buffer, used at once
 //   fresh   the same, with a new 64 KB buffer for every read, each kept until the end of the event-loop turn
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { readPipe } from '../src/core/supervisor/pipeReader';
 
 const [mode, countText, linesText, line] = process.argv.slice(2);
-const count = Number(countText);
+const count = mode === 'idle' ? 0 : Number(countText);
 const lines = Number(linesText);
 const expected = count * lines * (line.length + 1);
 const statusField = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) * 1024;
@@ -30,19 +33,6 @@ function take(view: Buffer, keep: boolean): void {
   });
 }
 
-/** The pipe handle of `socket` (a child's stdout), taken over by a socket that reads with `onread`. */
-function takeOver(socket: net.Socket, buffer: Buffer | (() => Buffer), keep: boolean): void {
-  const internal = socket as unknown as { _handle: { readStop(): void; reading: boolean } | null };
-  const handle = internal._handle;
-  if (!handle) throw new Error('no pipe handle');
-  handle.readStop();
-  handle.reading = false;
-  internal._handle = null;
-  const reader = new net.Socket({ handle, readable: true, writable: false, onread: { buffer, callback: (n: number, buf: Uint8Array) => void take(Buffer.from(buf.buffer, buf.byteOffset, n), keep) } } as net.SocketConstructorOpts);
-  reader.on('error', () => undefined);
-}
-
-const shared = Buffer.allocUnsafeSlow(64 * 1024);
 const children: ChildProcess[] = [];
 const started = performance.now();
 for (let i = 0; i < count; i++) {
@@ -50,8 +40,8 @@ for (let i = 0; i < count; i++) {
   children.push(child);
   const stdout = child.stdout as net.Socket;
   if (mode === 'node') stdout.on('data', (chunk: Buffer) => take(chunk, false));
-  else if (mode === 'reused') takeOver(stdout, shared, false);
-  else takeOver(stdout, () => Buffer.allocUnsafeSlow(64 * 1024), true);
+  else if (mode === 'reused') void readPipe(stdout, { data: (chunk) => take(chunk, false), end: () => undefined });
+  else void readPipe(stdout, { data: (chunk) => take(chunk, true), end: () => undefined }, () => Buffer.allocUnsafeSlow(64 * 1024));
 }
 const end = () => {
   for (const child of children) {

@@ -49,7 +49,7 @@ interface PipeReads {
 }
 
 /** bench/pipeReadMemory.ts in a Node process of its own, run as the supervisor runs (its Node options and malloc). */
-function pipeReads(mode: 'node' | 'reused' | 'fresh', lines: number, line: string): PipeReads {
+function pipeReads(mode: 'node' | 'reused' | 'fresh' | 'idle', lines: number, line: string): PipeReads {
   const script = resolve(__dirname, 'pipeReadMemory.js');
   const env = { ...process.env, ...supervisorMallocEnv(process.env) };
   const out = execFileSync(process.execPath, [...SUPERVISOR_NODE_OPTIONS, script, mode, String(COUNT), String(lines), line], { env, encoding: 'utf8', timeout: 60_000 });
@@ -132,10 +132,10 @@ main(async (): Promise<BenchResult> => {
   const supervisorGone = Date.now() + 5000;
   while (aliveWithStart(supervisorPid, supervisorStart) && Date.now() < supervisorGone) await sleep(20);
 
-  // What the way pipes are read does to a Node process's memory, the same output read by a bare Node process: the
-  // supervisor reads as `node` does; `reused` is what would take its own memory down (see the README).
-  const reads = (['node', 'reused', 'fresh'] as const).map((mode) => pipeReads(mode, lines, line));
-  const [nodeReads, reusedReads, freshReads] = reads;
+  // What the way pipes are read does to a Node process's memory, the same output read by a bare Node process (the
+  // supervisor reads as `reused` does), and the floor: the same Node process reading nothing.
+  const reads = (['node', 'reused', 'fresh', 'idle'] as const).map((mode) => pipeReads(mode, lines, line));
+  const [nodeReads, reusedReads, freshReads, idleNode] = reads;
 
   const notes: string[] = [];
   if (reads.some((r) => !r.complete)) notes.push('a pipe-read prototype did not read all its children\'s output within 30 s');
@@ -163,21 +163,27 @@ main(async (): Promise<BenchResult> => {
     },
     {
       benchmark: 'supervisor',
+      what: 'context: the floor: a bare Node process (the supervisor\'s options and malloc settings) that reads nothing, VmRSS; RssAnon',
+      procscope: `${mb(idleNode.rss)}; ${mb(idleNode.anon)}`,
+      bar: 'context',
+    },
+    {
+      benchmark: 'supervisor',
       what: 'context: the watchdog process (dist/watchdog.js, spawned by the supervisor) VmRSS meanwhile',
       procscope: watchdog ? `${mb(watchdog.rss)} (peak ${mb(watchdog.hwm)})` : 'not found',
       bar: 'context',
     },
     {
       benchmark: 'supervisor',
-      what: `context: a bare Node process (the supervisor's options and malloc settings) reading the same ${COUNT} × ${round(bytesEach / MB, 2)} MB from pipes into one reused 64 KB buffer (each pipe's handle taken over by a net.Socket with \`onread\`), RssAnon; VmRSS, 3 s after the last byte; read time`,
+      what: `context: a bare Node process (the supervisor's options and malloc settings) reading the same ${COUNT} × ${round(bytesEach / MB, 2)} MB from pipes into one reused 64 KB buffer (each pipe's handle taken over by a net.Socket with \`onread\`), as the supervisor reads, RssAnon; VmRSS, 3 s after the last byte; read time`,
       procscope: `${mb(reusedReads.anon)}; ${mb(reusedReads.rss)}; ${round(reusedReads.readMs, 0)} ms`,
       baseline: `${mb(nodeReads.anon)}; ${mb(nodeReads.rss)}; ${round(nodeReads.readMs, 0)} ms`,
-      baselineName: 'the same with Node\'s own reads (\'data\' events), as the supervisor reads',
+      baselineName: 'the same with Node\'s own reads (\'data\' events)',
       bar: 'context',
     },
     {
       benchmark: 'supervisor',
-      what: 'context: the same, with a new 64 KB buffer for every read, each kept until the end of the event-loop turn (as the supervisor holds lines), RssAnon; VmRSS; read time',
+      what: 'context: the same, with a new 64 KB buffer for every read, each kept until the end of the event-loop turn (a copy of every read, the way not taken), RssAnon; VmRSS; read time',
       procscope: `${mb(freshReads.anon)}; ${mb(freshReads.rss)}; ${round(freshReads.readMs, 0)} ms`,
       bar: 'context',
     },

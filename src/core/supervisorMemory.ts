@@ -1,8 +1,9 @@
-// How the supervisor process is kept small: a young generation of 1 MB (output flows through it in 64 KB reads);
-// glibc's malloc told to map those read buffers on their own and to keep one arena, so that what 200 pipes read is
-// given back rather than left as a fragmented heap (the supervisor bench: 150 MB → 120 MB); and a full collection
-// when the RSS goes quiet well above its settled size (→ ~100 MB). Mapping every block of 8 KB or more on its own
-// would make it 64 MB, but output would be read at a third of the speed (an mmap and a munmap for every read).
+// How the supervisor process is kept small. Output is read into one reused buffer (supervisor/pipeReader.ts) and
+// nothing of a read is kept but unfinished lines and held floods (output/outputStore.ts), so reading 200 pipes at once
+// allocates next to nothing. Besides: a young generation of 1 MB; glibc's malloc told to keep one arena and to map
+// blocks of 64 KB or more on their own (a flood's hold buffer, a large message to the host), so that they are given
+// back when freed rather than left in a fragmented heap (without the explicit threshold glibc raises it to the size
+// of the last such block freed); and a full collection when the RSS goes quiet well above its settled size.
 
 /** Node's options for the supervisor, before its script (--expose-gc: see trimAfterGrowth). */
 export const SUPERVISOR_NODE_OPTIONS = ['--max-semi-space-size=1', '--expose-gc'];
@@ -34,7 +35,8 @@ const MAX_GAP_MS = 60_000;
 
 /**
  * Runs a full garbage collection when the RSS has gone quiet GROWTH_BYTES above the supervisor's settled size: after a
- * burst of output V8 keeps the read buffers' garbage until its heap needs room, which an idle supervisor never does.
+ * burst of output V8 keeps its garbage (floods' hold buffers, messages to the host) until its heap needs room, which an
+ * idle supervisor never does.
  * A collection that frees little means the memory is live (more processes): that becomes the settled size. Under
  * output that never stops, collections that keep freeing much come at doubling intervals (up to MAX_GAP_MS). A look
  * every GROWTH_CHECK_MS is one read of the RSS. Needs --expose-gc.

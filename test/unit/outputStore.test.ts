@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { NOTE, OutputWriter, outputText, readOutput, removeOutput, STDERR, STDOUT } from '../../src/core/output/outputStore';
+import { heldOutputBytes, NOTE, OutputWriter, outputText, readOutput, removeOutput, STDERR, STDOUT } from '../../src/core/output/outputStore';
 
 const b = (s: string) => Buffer.from(s);
 const dirs: string[] = [];
@@ -127,14 +127,20 @@ describe('the output store', () => {
     const dir = mkdtempSync(join(tmpdir(), 'procscope-store-'));
     dirs.push(dir);
     const held = new OutputWriter(dir, 'held', 64 * 1024, undefined, 20);
+    // As the supervisor reads: every chunk in the same buffer, overwritten by the next read (here: scribbled over).
+    const reused = Buffer.alloc(8 * 1024);
     let written = 0;
+    let wasHeld = false;
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 300; i++) {
         const stream = i % 7 === 0 ? STDERR : STDOUT;
         // Chunks that end mid-line, of varying sizes.
         const chunk = b(`${'x'.repeat(i % 50)}\n${round}:${i} ${'y'.repeat((i * 37) % 3000)}\nrest of ${i}`);
         plain.writer.append(stream, chunk);
-        held.append(stream, chunk);
+        const view = reused.subarray(0, chunk.copy(reused));
+        held.append(stream, view);
+        reused.fill('#');
+        wasHeld ||= heldOutputBytes() > 0;
         written += chunk.length;
       }
       // Past the end of the turn (the timers' clock is the turn's) and past the hold.
@@ -145,24 +151,60 @@ describe('the output store', () => {
     plain.writer.close();
     held.close();
     const expected = plain.read();
+    assert.ok(wasHeld, 'the flood was held');
     assert.deepEqual(readOutput(dir, 'held', 64 * 1024), expected);
     assert.ok(expected.droppedBytes > 0 && expected.totalBytes > written - 100);
     const onDisk = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     assert.ok(onDisk <= 2 * 64 * 1024 + 8 * 1024, `${onDisk} bytes on disk`);
+    assert.equal(heldOutputBytes(), 0, 'the hold buffer is let go with the writer');
   });
 
-  it('held, a few lines are written at the end of the event-loop turn, and at once on flush() or close()', async () => {
+  it('held, a few lines are written at once; a flood waits for the hold, flush() or close()', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'procscope-store-'));
     dirs.push(dir);
-    const held = new OutputWriter(dir, 'held', 1024, undefined, 1000);
+    const held = new OutputWriter(dir, 'held', 4096, undefined, 60_000);
     held.append(STDOUT, b('one\n'));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(outputText(readOutput(dir, 'held', 1024)), 'one\n');
+    assert.equal(outputText(readOutput(dir, 'held', 4096)), 'one\n');
     held.append(STDERR, b('two\nthr'));
+    assert.equal(outputText(readOutput(dir, 'held', 4096)), 'one\ntwo\n');
+    // 64 KB in one turn is a flood: what follows it in the turn is held (here for a minute).
+    const line = `${'z'.repeat(1023)}\n`;
+    held.append(STDOUT, b(line.repeat(64)));
+    held.append(STDOUT, b('after the flood\n'));
+    assert.ok(!outputText(readOutput(dir, 'held', 4096)).endsWith('after the flood\n'), 'held');
     held.flush();
-    assert.equal(outputText(readOutput(dir, 'held', 1024)), 'one\ntwo\n');
+    assert.ok(outputText(readOutput(dir, 'held', 4096)).endsWith(`${line}after the flood\n`));
+    held.append(STDOUT, b(line.repeat(64)));
+    held.append(STDOUT, b('the last line\n'));
     held.close();
-    assert.equal(outputText(readOutput(dir, 'held', 1024)), 'one\ntwo\nthr\n');
+    assert.ok(outputText(readOutput(dir, 'held', 4096)).endsWith(`${line}the last line\nthr\n`));
+  });
+
+  it('held floods of many writers at once: their hold buffers together stay within 8 MB, the rest is written at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procscope-store-'));
+    dirs.push(dir);
+    const cap = 1024 * 1024;
+    const writers = Array.from({ length: 20 }, (_, i) => new OutputWriter(dir, `w${i}`, cap, undefined, 60_000));
+    const chunk = b(`${'f'.repeat(99)}\n`.repeat(640)); // 64 000 bytes, as a pipe read
+    let peak = 0;
+    for (let read = 0; read < 40; read++) {
+      for (const [i, writer] of writers.entries()) {
+        writer.append(STDOUT, b(`w${i} read ${read}\n`));
+        writer.append(STDOUT, chunk);
+        peak = Math.max(peak, heldOutputBytes());
+      }
+    }
+    assert.ok(peak > 0 && peak <= 8 * 1024 * 1024, `${peak} bytes held at most`);
+    for (const [i, writer] of writers.entries()) {
+      writer.flush();
+      const text = outputText(readOutput(dir, `w${i}`, cap));
+      assert.ok(text.endsWith(`w${i} read 39\n${chunk.toString()}`), `writer ${i} has its last lines`);
+      assert.ok(text.length <= cap);
+    }
+    // Held buffers no flood holds are let go at the end of the turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(heldOutputBytes(), 0);
+    for (const writer of writers) writer.close();
   });
 
   it('reads nothing for a process without output, and nothing once its files are removed', () => {

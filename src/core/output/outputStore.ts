@@ -34,33 +34,45 @@ interface Queued {
   bytes: number;
 }
 
-/** A flood is held back this long before it is written, so that what the cap would drop anyway is never written. */
+/** Output of more than this in one event-loop turn is a flood: held back for `holdMs`, so that what the cap would drop anyway is never written. */
 const FLOOD_BYTES = 64 * 1024;
-/** Bytes held in memory by all writers together; past it a writer writes at once. */
+/** Bytes of hold buffers all writers together may have; a writer that finds no room writes a flood at once. */
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
 /** iovecs per writev (IOV_MAX is 1024). */
 const MAX_PARTS_PER_FRAME = 512;
 let heldBytes = 0;
 
+/** Bytes of hold buffers all writers have now (at most MAX_HELD_BYTES). */
+export function heldOutputBytes(): number {
+  return heldBytes;
+}
+
 /**
  * Writes one process's output. Lines are written as they complete; an unfinished line waits in memory (bounded).
  *
- * With `holdMs` > 0 (the supervisor), lines are queued and written at the end of the event-loop turn, or, when more than
- * FLOOD_BYTES arrived in that turn, up to `holdMs` later: lines that the cap would push out before anyone could read them
- * are dropped from the queue (still counted in the offsets), so a flood costs a write of the last `cap` bytes per
- * `holdMs` rather than a write of every byte and a rotation every `cap` bytes. `flush()` and `close()` write what is queued.
+ * With `holdMs` > 0 (the supervisor), a flood (more than FLOOD_BYTES in one event-loop turn) is held back: for `holdMs`,
+ * its lines are copied into a hold buffer of this writer's (a ring the size of the cap and one more chunk, allocated
+ * once for the flood), and lines that the cap would push out before anyone could read them are dropped from it (still
+ * counted in the offsets), so a flood costs a write of the last `cap` bytes per `holdMs` rather than a write of every
+ * byte and a rotation every `cap` bytes. Nothing else is kept past the call that brought it: the chunks given to
+ * take() may be a buffer the caller reuses. `flush()` and `close()` write what is held.
  */
 export class OutputWriter {
   private fd: number | undefined;
   private currentBytes = 0;
   private readonly pending: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   private readonly header = Buffer.alloc(HEADER_BYTES);
+  /** While a flood is held: its lines, each a part or two of `ring`, oldest first, starting at `ringStart`. */
   private queue: Queued[] = [];
   private queued = 0;
+  private ring: Buffer | undefined;
+  private ringStart = 0;
   /** Bytes dropped from the queue since the last write. */
   private dropped = 0;
-  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private holding = false;
+  /** Bytes written at once in this event-loop turn. */
+  private recent = 0;
+  private turn: NodeJS.Immediate | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   /** Bytes of whole lines written so far (the next frame's offset). */
   totalBytes = 0;
 
@@ -93,7 +105,7 @@ export class OutputWriter {
 
   /**
    * As append(), without joining the lines into one buffer: the rest of an unfinished line and the chunk's whole lines
-   * (parts of `chunk` itself: copy them to keep them). The chunk is scanned once, from its end.
+   * (parts of `chunk` itself: copy them to keep them). The chunk is scanned once, from its end, and not kept.
    */
   take(stream: typeof STDOUT | typeof STDERR, chunk: Buffer): Buffer[] | undefined {
     const newline = chunk.lastIndexOf(NEWLINE_BYTE);
@@ -137,50 +149,82 @@ export class OutputWriter {
     let bytes = 0;
     for (const part of parts) bytes += part.length;
     if (bytes === 0) return;
-    if (this.holdMs <= 0) {
-      this.writeFrames([{ stream, parts, bytes }]);
-      return;
-    }
-    this.queue.push({ stream, parts, bytes });
-    this.queued += bytes;
-    heldBytes += bytes;
-    // Lines the cap pushes out before they are written are never written: only counted.
-    while (this.queue.length > 1 && this.queued - this.queue[0].bytes >= this.maxBytes) {
+    if (this.holdTimer !== undefined && this.hold(stream, parts, bytes)) return;
+    this.writeFrames([{ stream, parts, bytes }]);
+    if (this.holdMs <= 0) return;
+    this.recent += bytes;
+    if (this.recent >= FLOOD_BYTES && this.ringReady()) this.holdTimer = setTimeout(() => this.flush(), this.holdMs);
+    this.turn ??= setImmediate(() => this.turnEnded());
+  }
+
+  /** A hold buffer for a flood: this writer's, or a new one if all writers' together leave room for it. */
+  private ringReady(): boolean {
+    const size = this.maxBytes + this.maxLineBytes + FLOOD_BYTES;
+    if (this.ring && this.ring.length >= size) return true;
+    this.releaseRing();
+    if (heldBytes + size > MAX_HELD_BYTES) return false;
+    this.ring = Buffer.allocUnsafeSlow(size);
+    heldBytes += size;
+    return true;
+  }
+
+  private releaseRing(): void {
+    if (!this.ring) return;
+    heldBytes -= this.ring.length;
+    this.ring = undefined;
+  }
+
+  /**
+   * Copies lines into the hold buffer, first dropping the held lines the cap pushes out with them (they are only
+   * counted). False when they do not fit even so: then what is held is written, and they are to be written after it.
+   */
+  private hold(stream: StreamId, parts: Buffer[], bytes: number): boolean {
+    const ring = this.ring as Buffer;
+    while (this.queue.length > 0 && this.queued + bytes - this.queue[0].bytes >= this.maxBytes) {
       const gone = this.queue.shift() as Queued;
       this.queued -= gone.bytes;
-      heldBytes -= gone.bytes;
       this.dropped += gone.bytes;
+      this.ringStart = (this.ringStart + gone.bytes) % ring.length;
     }
-    if (heldBytes > MAX_HELD_BYTES) this.flush();
-    else this.scheduled ??= setImmediate(() => this.turnEnded());
+    if (this.queued + bytes > ring.length) {
+      this.flush();
+      return false;
+    }
+    const at = (this.ringStart + this.queued) % ring.length;
+    let end = at;
+    for (const part of parts) {
+      const first = Math.min(part.length, ring.length - end);
+      part.copy(ring, end, 0, first);
+      if (first < part.length) part.copy(ring, 0, first);
+      end = (end + part.length) % ring.length;
+    }
+    const held = at + bytes <= ring.length ? [ring.subarray(at, at + bytes)] : [ring.subarray(at), ring.subarray(0, at + bytes - ring.length)];
+    this.queue.push({ stream, parts: held, bytes });
+    this.queued += bytes;
+    return true;
   }
 
-  /** The end of the event-loop turn in which lines were queued: write them, unless a flood is worth holding. */
+  /** The end of an event-loop turn in which lines were written: the next flood is counted afresh; a hold buffer no flood holds is let go. */
   private turnEnded(): void {
-    this.scheduled = undefined;
-    if (!this.holding && this.queued + this.dropped >= FLOOD_BYTES) {
-      this.holding = true;
-      this.scheduled = setTimeout(() => this.flush(), this.holdMs);
-      return;
-    }
-    this.flush();
+    this.turn = undefined;
+    this.recent = 0;
+    if (this.holdTimer === undefined) this.releaseRing();
   }
 
-  /** Writes what is queued now. */
+  /** Writes what is held now. */
   flush(): void {
-    if (this.scheduled !== undefined) {
-      if (this.holding) clearTimeout(this.scheduled as NodeJS.Timeout);
-      else clearImmediate(this.scheduled as NodeJS.Immediate);
-      this.scheduled = undefined;
-    }
-    this.holding = false;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.recent = 0;
     if (this.queue.length === 0) return;
     const queue = this.queue;
     this.queue = [];
-    heldBytes -= this.queued;
     this.queued = 0;
+    this.ringStart = 0;
     if (this.dropped > 0) this.replaceWith(queue);
     else this.writeFrames(queue);
+    // Kept for a flood that goes on; let go at the end of a turn without one.
+    this.turn ??= setImmediate(() => this.turnEnded());
   }
 
   /** Writes queued lines as frames (consecutive lines of a stream in one frame), rotating at the cap. */
@@ -284,6 +328,9 @@ export class OutputWriter {
   close(): void {
     for (const stream of [STDOUT, STDERR] as const) this.end(stream);
     this.flush();
+    clearImmediate(this.turn);
+    this.turn = undefined;
+    this.releaseRing();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

@@ -2,8 +2,6 @@
 // HTTP answer, a command that exits 0) and restart policies with back-off and a crash-loop breaker. They live in the
 // supervisor so they go on while the window reloads.
 import { spawn } from 'node:child_process';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import * as net from 'node:net';
 import { LEVELS } from '../levels';
 import type { ProcessEvent } from '../model/events';
@@ -122,10 +120,13 @@ function portOpen(port: number, timeoutMs: number): Promise<boolean> {
   return attempt('127.0.0.1').then((ok) => ok || attempt('::1'));
 }
 
-/** One look: does the URL answer 2xx or 3xx? */
-function httpAnswers(url: string, timeoutMs: number): Promise<boolean> {
+/**
+ * One look: does the URL answer 2xx or 3xx? The HTTP modules are loaded with the first such probe: a supervisor with
+ * none runs without them (about a megabyte of its RSS).
+ */
+async function httpAnswers(url: string, timeoutMs: number): Promise<boolean> {
+  const client = url.startsWith('https:') ? await import('node:https') : await import('node:http');
   return new Promise((resolve) => {
-    const client = url.startsWith('https:') ? https : http;
     const request = client.get(url, { timeout: timeoutMs, rejectUnauthorized: false }, (response) => {
       response.resume();
       const code = response.statusCode ?? 0;

@@ -35,6 +35,12 @@ const OUTPUT_BYTES_PER_FLUSH = 64 * 1024;
  * the whole output from disk anyway, and a host slower than 200 chatty processes must not grow this process's memory.
  */
 const MAX_HOST_BACKLOG_BYTES = 1024 * 1024;
+/**
+ * What waits to be relayed, all processes' together, is copied into one buffer of this size, used again once all of it
+ * is sent (the lines the supervisor hands out are its reader's reused buffer); what does not fit is counted as skipped.
+ * As much as the host may have in flight: more would be skipped at the send anyway.
+ */
+const RELAY_BYTES = MAX_HOST_BACKLOG_BYTES;
 /** With no host and nothing to watch, exit this soon (a host reloading may still come back within it). */
 const IDLE_EXIT_MS = 1000;
 
@@ -81,6 +87,8 @@ export class SupervisorServer {
   private readonly records: RecordEvent[] = [];
   private readonly output = new Map<string, PendingOutput>();
   private outputTimer: NodeJS.Timeout | undefined;
+  private relayBuffer: Buffer | undefined;
+  private relayUsed = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private finishing = false;
@@ -303,8 +311,11 @@ export class SupervisorServer {
       pending = { stream, parts: [], bytes: 0, skipped: 0 };
       this.output.set(id, pending);
     }
-    if (pending.bytes + bytes <= OUTPUT_BYTES_PER_FLUSH) {
-      for (const part of parts) pending.parts.push(Buffer.from(part));
+    if (pending.bytes + bytes <= OUTPUT_BYTES_PER_FLUSH && this.relayUsed + bytes <= RELAY_BYTES) {
+      const relay = (this.relayBuffer ??= Buffer.allocUnsafeSlow(RELAY_BYTES));
+      const start = this.relayUsed;
+      for (const part of parts) this.relayUsed += part.copy(relay, this.relayUsed);
+      pending.parts.push(relay.subarray(start, this.relayUsed));
       pending.bytes += bytes;
     } else {
       pending.skipped += bytes;
@@ -318,12 +329,15 @@ export class SupervisorServer {
   private flushOutput(id: string): void {
     const pending = this.output.get(id);
     this.output.delete(id);
+    if (this.output.size === 0) this.relayUsed = 0;
     if (!pending || !this.host) return;
     if (this.host.backlog > MAX_HOST_BACKLOG_BYTES) {
       this.host.send({ t: 'out', id, stream: pending.stream, text: '', skipped: pending.skipped + pending.bytes });
       return;
     }
-    this.host.send({ t: 'out', id, stream: pending.stream, text: Buffer.concat(pending.parts).toString('utf8'), skipped: pending.skipped });
+    // Each part is whole lines: decoded apart, no character is split.
+    const text = pending.parts.length === 1 ? pending.parts[0].toString('utf8') : pending.parts.map((part) => part.toString('utf8')).join('');
+    this.host.send({ t: 'out', id, stream: pending.stream, text, skipped: pending.skipped });
   }
 
   close(): void {

@@ -2,6 +2,7 @@
 // what the /proc poll and the Python helper find, into events on its ProcessState. It runs inside the supervisor
 // process (src/supervisor/main.ts), and in-process in tests.
 import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { isPythonCommand, pythonFlagsNote } from '../instrument/pythonEnv';
 import { formatCommandLine } from '../commandLine';
@@ -24,6 +25,7 @@ import type { ProcessSnapshot } from '../types';
 import { describeValue, validateSpec, type ValidSpec } from '../validate';
 import type { WatchdogClient } from '../watchdog/client';
 import { Discovery } from './discovery';
+import { readPipe, type PipeListener } from './pipeReader';
 import { Policies, validatePolicy, type LaunchPolicy } from './policies';
 import { PythonReports } from './pythonReports';
 import { SyncGraph } from './syncGraph';
@@ -83,8 +85,6 @@ class Launch {
   /** The launched event went out: an exit seen earlier waits for it. */
   announced = false;
   startTime = 0;
-  readonly streamsClosed: Promise<void>;
-  private closeStreams!: () => void;
 
   /** The spawned process's handle, let go once its exit is settled (an ended row keeps only what it shows). */
   child: ChildProcess | undefined;
@@ -97,10 +97,10 @@ class Launch {
     readonly cwd: string,
     readonly instrumented: boolean,
     readonly policy: LaunchPolicy,
+    /** Both pipes closed: all output is read. */
+    readonly streamsClosed: Promise<void>,
   ) {
     this.child = child;
-    this.streamsClosed = new Promise((resolve) => (this.closeStreams = resolve));
-    child.on('close', () => this.closeStreams());
   }
 
   /** Its exit is settled: once its pipes are closed too, the handle is let go. */
@@ -309,23 +309,22 @@ export class Supervisor {
     }
     const { child, pid } = spawned;
     // Listeners first, synchronously: an exit while we look the process up below must not be lost.
-    const launch = new Launch(id, child, pid, spec, cwd, instrumented, extra.policy);
-    this.launches.set(id, launch);
     const writer = this.writer(id);
-    const onData = (stream: typeof STDOUT | typeof STDERR) => (chunk: Buffer) => {
-      const parts = writer.take(stream, chunk);
-      if (!parts) return;
-      if (this.policies.wantsOutput(id)) this.policies.output(id, parts.length === 1 ? parts[0] : Buffer.concat(parts));
-      if (this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, parts, bytes: parts.reduce((n, part) => n + part.length, 0) });
-    };
-    const onEnd = (stream: typeof STDOUT | typeof STDERR) => () => {
-      const line = writer.end(stream);
-      if (line && this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, parts: [line], bytes: line.length });
-    };
-    child.stdout?.on('data', onData(STDOUT));
-    child.stderr?.on('data', onData(STDERR));
-    child.stdout?.on('end', onEnd(STDOUT));
-    child.stderr?.on('end', onEnd(STDERR));
+    const reader = (stream: typeof STDOUT | typeof STDERR): PipeListener => ({
+      data: (chunk) => {
+        const parts = writer.take(stream, chunk);
+        if (!parts) return;
+        if (this.policies.wantsOutput(id)) this.policies.output(id, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+        if (this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, parts, bytes: parts.reduce((n, part) => n + part.length, 0) });
+      },
+      end: () => {
+        const line = writer.end(stream);
+        if (line && this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, parts: [line], bytes: line.length });
+      },
+    });
+    const streamsClosed = Promise.all([readPipe(child.stdout as Socket, reader(STDOUT)), readPipe(child.stderr as Socket, reader(STDERR))]).then(() => undefined);
+    const launch = new Launch(id, child, pid, spec, cwd, instrumented, extra.policy, streamsClosed);
+    this.launches.set(id, launch);
     child.on('exit', (code, signal) => {
       launch.exited = true;
       launch.exitCode = exitCodeOf(code, signal);
