@@ -177,6 +177,27 @@ describe('processes through the supervisor: output', () => {
     subscription.dispose();
     assert.ok(seen.join('').includes('first\n'));
   });
+
+  it('relays each process its own lines, whole and in order, when several print at once', async () => {
+    const texts = new Map<string, string>();
+    const subscription = service.onOutput((notice) => texts.set(notice.id, (texts.get(notice.id) ?? '') + notice.text));
+    const started = await Promise.all([0, 1, 2, 3].map((n) => service.start({ command: 'sh', args: ['-c', `for i in $(seq 1 3000); do echo "p${n} line $i"; done`] })));
+    for (const p of started) await service.join(p.id);
+    await waitFor(() => started.every((p) => (texts.get(p.id) ?? '').includes(' line 3000\n')), 10_000, 'the last lines relayed');
+    subscription.dispose();
+    for (const [n, p] of started.entries()) {
+      // Lines may be skipped (the relay is bounded), never torn, mixed with another process's or out of order.
+      const lines = (texts.get(p.id) as string).split('\n').slice(0, -1);
+      let previous = 0;
+      for (const line of lines) {
+        const match = new RegExp(`^p${n} line (\\d+)$`).exec(line);
+        assert.ok(match, `${p.id}: ${JSON.stringify(line)}`);
+        assert.ok(Number(match[1]) > previous);
+        previous = Number(match[1]);
+      }
+      assert.equal(service.output(p.id).split('\n').length, 3001);
+    }
+  });
 });
 
 describe('processes through the supervisor: bad input', () => {
