@@ -1,15 +1,21 @@
 // How the supervisor process is kept small. Output is read into one reused buffer (supervisor/pipeReader.ts) and
 // nothing of a read is kept but unfinished lines and held floods (output/outputStore.ts), so reading 200 pipes at once
-// allocates next to nothing. Besides: a young generation of 1 MB; glibc's malloc told to keep one arena, to map
-// blocks of 64 KB or more on their own (a flood's hold buffer, a large message to the host), so that they are given
-// back when freed rather than left in a fragmented heap (without the explicit threshold glibc raises it to the size
-// of the last such block freed), and to keep no per-thread caches or fast bins of small freed blocks, which are
-// merged with their neighbours at once instead (the supervisor bench: 62-64 MB rather than 64-70 MB, at no measured
-// cost to starts or ingest); and a full collection when the RSS goes quiet well above its settled size.
+// allocates next to nothing. Besides:
+// - V8: a young generation of 1 MB; every full collection compacts the old generation (a heap of a few megabytes
+//   compacts in a few milliseconds, and its free pages go back); optimising compilations run on the main thread, one
+//   at a time, rather than several at once on V8's workers, whose compiler zones, malloc'd alongside the long-lived
+//   blocks of a burst of starts, left the malloc heap at up to 8.5 MB instead of 3.5-4.5 MB (heaptrack: 8.4 MB peak
+//   of zone segments); neither changed start + reap or ingest measurably.
+// - glibc's malloc: one arena; blocks of 64 KB or more mapped on their own (a flood's hold buffer, a large message to
+//   the host), so that they are given back when freed rather than left in a fragmented heap (without the explicit
+//   threshold glibc raises it to the size of the last such block freed); no per-thread caches or fast bins of small
+//   freed blocks, which are merged with their neighbours at once instead.
+// - a full collection when the RSS goes quiet well above its settled size, or garbage buffers are many (below).
+// The supervisor bench over three runs each: 62-64 MB with the malloc settings alone, 58-59 MB with all of it.
 import { heldOutputBytes } from './output/outputStore';
 
-/** Node's options for the supervisor, before its script (--expose-gc: see trimAfterGrowth). */
-export const SUPERVISOR_NODE_OPTIONS = ['--max-semi-space-size=1', '--expose-gc'];
+/** Node's options for the supervisor, before its script (--expose-gc: see trimAfterGrowth; the rest: above). */
+export const SUPERVISOR_NODE_OPTIONS = ['--max-semi-space-size=1', '--expose-gc', '--compact-on-every-full-gc', '--no-concurrent-recompilation'];
 
 const MALLOC: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '65536', GLIBC_TUNABLES: 'glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0' };
 /** Names the malloc variables the supervisor got from us (not from the user), so that it drops them for its children. */

@@ -37,10 +37,10 @@ const OUTPUT_BYTES_PER_FLUSH = 64 * 1024;
 const MAX_HOST_BACKLOG_BYTES = 1024 * 1024;
 /**
  * What waits to be relayed, all processes' together, is copied into one buffer of this size, used again once all of it
- * is sent (the lines the supervisor hands out are its reader's reused buffer); what does not fit is counted as skipped.
- * As much as the host may have in flight: more would be skipped at the send anyway.
+ * is sent (the lines the supervisor hands out are its reader's reused buffer); what does not fit is counted as
+ * skipped. 5 MB/s of live text for the log's echo and the documents' staleness: the whole output is on disk.
  */
-const RELAY_BYTES = MAX_HOST_BACKLOG_BYTES;
+const RELAY_BYTES = 256 * 1024;
 /** With no host and nothing to watch, exit this soon (a host reloading may still come back within it). */
 const IDLE_EXIT_MS = 1000;
 
