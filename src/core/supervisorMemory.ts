@@ -39,16 +39,17 @@ const GROWTH_CHECK_MS = 2000;
 const GROWTH_BYTES = 16 * 2 ** 20;
 /** An RSS that moved less than this between two looks is quiet (the burst is over, or has reached its plateau). */
 const QUIET_BYTES = 2 ** 20;
-/** Array buffers this far beyond what the output writers hold (and the relay's) are garbage worth a collection. */
+/** Array buffers this far beyond what the output writers hold and the last collection left are garbage worth one. */
 const GARBAGE_BUFFER_BYTES = 4 * 2 ** 20;
 /** The longest wait between two collections while each keeps freeing much (output that never stops). */
 const MAX_GAP_MS = 60_000;
 
 /**
  * Runs a full garbage collection when the RSS has gone quiet GROWTH_BYTES above the supervisor's settled size, or
- * quiet with array buffers GARBAGE_BUFFER_BYTES beyond what the output writers hold: after a burst of output V8 keeps
- * its garbage (floods' hold buffers, each a megabyte the kernel gets back only when its buffer is collected; messages
- * to the host) until its heap needs room, which an idle supervisor never does.
+ * quiet with array buffers GARBAGE_BUFFER_BYTES beyond what the output writers hold and the last collection left
+ * (live buffers: unfinished lines, the relay's): after a burst of output V8 keeps its garbage (floods' hold buffers,
+ * each a megabyte the kernel gets back only when its buffer is collected; messages to the host) until its heap needs
+ * room, which an idle supervisor never does.
  * A collection that frees little means the memory is live (more processes): that becomes the settled size. Under
  * output that never stops, collections that keep freeing much come at doubling intervals (up to MAX_GAP_MS). A look
  * every GROWTH_CHECK_MS is a read of the RSS and of V8's heap statistics. Needs --expose-gc.
@@ -60,14 +61,20 @@ export function trimAfterGrowth(): void {
   let last = settled;
   let gap = GROWTH_CHECK_MS;
   let next = 0;
+  /** Array buffers not held by the output writers that the last collection left: live, not garbage. */
+  let liveBuffers = 0;
+  const unheldBuffers = () => process.memoryUsage().arrayBuffers - heldOutputBytes();
   setInterval(() => {
     const rss = process.memoryUsage.rss();
     const quiet = Math.abs(rss - last) < QUIET_BYTES;
     last = rss;
     if (rss < settled) settled = rss;
     if (!quiet || Date.now() < next) return;
-    if (rss - settled < GROWTH_BYTES && process.memoryUsage().arrayBuffers - heldOutputBytes() < GARBAGE_BUFFER_BYTES) return;
+    const buffers = unheldBuffers();
+    if (buffers < liveBuffers) liveBuffers = buffers;
+    if (rss - settled < GROWTH_BYTES && buffers - liveBuffers < GARBAGE_BUFFER_BYTES) return;
     gc();
+    liveBuffers = unheldBuffers();
     last = process.memoryUsage.rss();
     if (rss - last < GROWTH_BYTES / 4) {
       settled = last;

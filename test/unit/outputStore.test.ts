@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { waitFor } from '../shared/wait';
 import { heldOutputBytes, NOTE, OutputWriter, outputText, readOutput, removeOutput, STDERR, STDOUT } from '../../src/core/output/outputStore';
 
 const b = (s: string) => Buffer.from(s);
@@ -178,6 +179,17 @@ describe('the output store', () => {
     held.append(STDOUT, b('the last line\n'));
     held.close();
     assert.ok(outputText(readOutput(dir, 'held', 4096)).endsWith(`${line}the last line\nthr\n`));
+  });
+
+  it('held, a flood that ends in the turn it was seen in lets its hold buffer go once the hold is over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procscope-store-'));
+    dirs.push(dir);
+    const held = new OutputWriter(dir, 'quiet', 1024 * 1024, undefined, 20);
+    held.append(STDOUT, b(`${'q'.repeat(99)}\n`.repeat(700))); // 70 KB in one read, then nothing
+    assert.ok(heldOutputBytes() > 0, 'a hold began');
+    await waitFor(() => heldOutputBytes() === 0, 5000, 'the hold buffer let go');
+    assert.equal(outputText(readOutput(dir, 'quiet', 1024 * 1024)).length, 70_000);
+    held.close();
   });
 
   it('held floods of many writers at once: their hold buffers together stay within 8 MB, the rest is written at once', async () => {

@@ -65,4 +65,18 @@ describe('reading a child pipe into one reused buffer', () => {
     await reading.closed;
     assert.equal(reading.got.ends, 1);
   });
+
+  it('hands out first what the pipe\'s own socket had read before the takeover, then the rest', async () => {
+    const child = spawn('sh', ['-c', 'echo early; read line; echo "late $line"'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    await once(child, 'spawn');
+    const stdout = child.stdout as Socket;
+    // Node's socket reads from its creation: wait until it holds the first line.
+    await waitFor(() => stdout.readableLength > 0, 10_000, 'the first line in the socket');
+    const reading = read(stdout);
+    assert.equal(reading.text(), 'early\n');
+    child.stdin?.end('line\n');
+    await reading.closed;
+    assert.equal(reading.text(), 'early\nlate line\n');
+    assert.equal(reading.got.ends, 1);
+  });
 });

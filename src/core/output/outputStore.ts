@@ -73,6 +73,8 @@ export class OutputWriter {
   private recent = 0;
   private turn: NodeJS.Immediate | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
+  /** In close(): the last lines are written, never held. */
+  private closing = false;
   /** Bytes of whole lines written so far (the next frame's offset). */
   totalBytes = 0;
 
@@ -151,7 +153,7 @@ export class OutputWriter {
     if (bytes === 0) return;
     if (this.holdTimer !== undefined && this.hold(stream, parts, bytes)) return;
     this.writeFrames([{ stream, parts, bytes }]);
-    if (this.holdMs <= 0) return;
+    if (this.holdMs <= 0 || this.closing) return;
     this.recent += bytes;
     if (this.recent >= FLOOD_BYTES && this.ringReady()) this.holdTimer = setTimeout(() => this.flush(), this.holdMs);
     this.turn ??= setImmediate(() => this.turnEnded());
@@ -216,15 +218,20 @@ export class OutputWriter {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     this.recent = 0;
-    if (this.queue.length === 0) return;
+    // The ring is kept for a flood that goes on, and let go at the end of a turn without one.
+    if (this.ring) this.turn ??= setImmediate(() => this.turnEnded());
+    if (this.queue.length === 0) {
+      // Everything held was dropped (by a line as long as the cap, written next): counted all the same.
+      this.totalBytes += this.dropped;
+      this.dropped = 0;
+      return;
+    }
     const queue = this.queue;
     this.queue = [];
     this.queued = 0;
     this.ringStart = 0;
     if (this.dropped > 0) this.replaceWith(queue);
     else this.writeFrames(queue);
-    // Kept for a flood that goes on; let go at the end of a turn without one.
-    this.turn ??= setImmediate(() => this.turnEnded());
   }
 
   /** Writes queued lines as frames (consecutive lines of a stream in one frame), rotating at the cap. */
@@ -326,7 +333,9 @@ export class OutputWriter {
 
   /** Stops writing (the process ended); what was written stays readable. */
   close(): void {
+    this.closing = true;
     for (const stream of [STDOUT, STDERR] as const) this.end(stream);
+    this.closing = false;
     this.flush();
     clearImmediate(this.turn);
     this.turn = undefined;

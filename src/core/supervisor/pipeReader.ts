@@ -19,6 +19,11 @@ export interface PipeListener {
   end(): void;
 }
 
+/** Whatever the original socket read before the takeover (nothing, when taken over right after 'spawn'). */
+function handOver(stream: net.Socket, listener: PipeListener): void {
+  for (let early = stream.read() as Buffer | null; early !== null; early = stream.read() as Buffer | null) listener.data(early);
+}
+
 /**
  * Reads `stream` (a child's pipe, not read from yet) until it closes; resolves then, whether it ended or failed.
  * `buffer`: where reads go (a benchmark compares a fresh buffer a read).
@@ -27,15 +32,15 @@ export function readPipe(stream: net.Socket, listener: PipeListener, buffer: Buf
   const internal = stream as unknown as { _handle: { readStop(): number; reading: boolean } | null };
   const handle = internal._handle;
   if (!handle) {
-    // Already closed (a spawn that failed late): nothing to read.
+    // Already closed (the pipe ended before it was taken over): what was read is in the socket.
+    handOver(stream, listener);
     listener.end();
     return Promise.resolve();
   }
   handle.readStop();
   handle.reading = false;
   internal._handle = null;
-  // Whatever the original socket read before the takeover (nothing, when taken over right after 'spawn').
-  for (let early = stream.read() as Buffer | null; early !== null; early = stream.read() as Buffer | null) listener.data(early);
+  handOver(stream, listener);
   stream.destroy();
   const reader = new net.Socket({
     handle,
@@ -44,8 +49,17 @@ export function readPipe(stream: net.Socket, listener: PipeListener, buffer: Buf
     onread: { buffer, callback: (bytes: number, buffer: Uint8Array) => void listener.data(Buffer.from(buffer.buffer, buffer.byteOffset, bytes)) },
   } as net.SocketConstructorOpts);
   return new Promise((resolve) => {
-    reader.on('end', () => listener.end());
-    reader.on('error', () => undefined); // a failed read ends the stream: what was read is kept, 'close' follows
-    reader.on('close', () => resolve());
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      listener.end();
+    };
+    reader.on('end', end);
+    reader.on('error', () => undefined); // a failed read ends the stream as EOF does: 'close' follows, without 'end'
+    reader.on('close', () => {
+      end();
+      resolve();
+    });
   });
 }
