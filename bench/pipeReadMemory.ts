@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type * as net from 'node:net';
-import { readPipe } from '../src/core/supervisor/pipeReader';
+import { READ_BYTES, readPipe } from '../src/core/supervisor/pipeReader';
 
 const [mode, countText, linesText, line] = process.argv.slice(2);
 const count = mode === 'idle' ? 0 : Number(countText);
@@ -41,7 +41,7 @@ for (let i = 0; i < count; i++) {
   const stdout = child.stdout as net.Socket;
   if (mode === 'node') stdout.on('data', (chunk: Buffer) => take(chunk, false));
   else if (mode === 'reused') void readPipe(stdout, { data: (chunk) => take(chunk, false), end: () => undefined });
-  else void readPipe(stdout, { data: (chunk) => take(chunk, true), end: () => undefined }, () => Buffer.allocUnsafeSlow(64 * 1024));
+  else void readPipe(stdout, { data: (chunk) => take(chunk, true), end: () => undefined }, () => Buffer.allocUnsafeSlow(READ_BYTES));
 }
 const end = () => {
   for (const child of children) {

@@ -4,8 +4,8 @@
 // - V8: a young generation of 1 MB; every full collection compacts the old generation (a heap of a few megabytes
 //   compacts in a few milliseconds, and its free pages go back); optimising compilations run on the main thread, one
 //   at a time, rather than several at once on V8's workers, whose compiler zones, malloc'd alongside the long-lived
-//   blocks of a burst of starts, left the malloc heap at up to 8.5 MB instead of 3.5-4.5 MB (heaptrack: 8.4 MB peak
-//   of zone segments); neither changed start + reap or ingest measurably.
+//   blocks of a burst of starts, left the malloc heap fragmented; neither changed start + reap or ingest measurably,
+//   but a compilation on the main thread can fall into a short request (a 12-process terminate: ~1 ms more).
 // - glibc's malloc: one arena; blocks of 64 KB or more mapped on their own (a flood's hold buffer, a large message to
 //   the host), so that they are given back when freed rather than left in a fragmented heap (without the explicit
 //   threshold glibc raises it to the size of the last such block freed); no per-thread caches or fast bins of small

@@ -15,7 +15,7 @@ const SHARED = Buffer.allocUnsafeSlow(READ_BYTES);
 export interface PipeListener {
   /** Bytes read: a view of the shared buffer, valid only during the call. */
   data(chunk: Buffer): void;
-  /** End of stream (not called when the pipe fails). */
+  /** End of stream, or the pipe failed: called once, before the promise resolves. */
   end(): void;
 }
 
