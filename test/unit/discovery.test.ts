@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { OsProcess } from '../../src/core/os/osProcess';
+import { readStat } from '../../src/core/os/procfs';
 import { ProcfsSource } from '../../src/core/os/processSource';
 import type { ProcessSnapshot } from '../../src/core/types';
 import { cleanUpAll, fixture, isRunning, makeService, makeSupervisor, tempDir, waitFor } from './helpers';
@@ -120,6 +121,19 @@ describe('processes that leave the tree', () => {
       assert.equal(service.output(root.id), 'hi\n');
     });
   }
+});
+
+describe('a launched process\'s identity', () => {
+  it('its start stamp, not read on the start\'s path, is the OS\'s once its tree was polled', async () => {
+    const root = await service.start({ command: 'sleep', args: ['30'], name: 'stamped' });
+    try {
+      const stamp = readStat(root.pid as number)?.startTime;
+      assert.ok(stamp !== undefined && stamp > 0);
+      await waitFor(() => service.row(root.id)?.startTime === stamp, 10_000, 'the start stamp');
+    } finally {
+      await service.terminate(root.id);
+    }
+  });
 });
 
 describe('a slow process table (ps, as on macOS)', () => {

@@ -30,6 +30,22 @@ describe('the reducer: events in, snapshots out', () => {
     assert.equal(state.launches, 1);
   });
 
+  it('a launch\'s start stamp comes later: set once on a live row, never changed, never on an ended one; nothing shown changes', async () => {
+    const state = stateOf([launched('p1', { startTime: 0 }), launched('p2', { startTime: 0 }), { type: 'exited', id: 'p2', at: 1100, exitCode: 0 }]);
+    await flush();
+    const changes: string[][] = [];
+    state.onDidChange((ids) => changes.push([...ids]));
+    state.apply({ type: 'identified', id: 'p1', startTime: 77 });
+    state.apply({ type: 'identified', id: 'p1', startTime: 78 });
+    state.apply({ type: 'identified', id: 'p2', startTime: 79 });
+    await flush();
+    assert.equal(state.get('p1')?.startTime, 77);
+    assert.equal(state.get('p2')?.startTime, 0);
+    assert.deepEqual(changes, []);
+    // The image a re-adopting host receives carries it.
+    assert.equal(state.image().rows.find((r) => r.id === 'p1')?.startTime, 77);
+  });
+
   it('nests discovered children, names and counts them, and finds live rows by pid', () => {
     const state = stateOf([
       launched('p1'),

@@ -16,7 +16,10 @@ export interface LaunchedEvent {
   pid: number;
   /** The supervisor's pid: the real OS parent. */
   ppid: number;
-  /** OS start stamp of `pid` (0 where the platform gives none). */
+  /**
+   * OS start stamp of `pid`: 0 at launch (reading it races the child's exec and costs a short start a twentieth of its
+   * time); an `identified` event gives it at the tree's first poll. 0 also where the platform gives none.
+   */
   startTime: number;
   command: string;
   args: string[];
@@ -45,6 +48,16 @@ export interface ExitedEvent {
   exitCode: number | null;
   /** It ended because someone asked (terminate, kill, Stop All, a restart, the exit rules), not by itself. */
   byRequest?: boolean;
+}
+
+/**
+ * A launched process's OS start stamp, read at its tree's first poll. Until then (and for a process that ended before
+ * it) its pid alone names it, which is safe while the supervisor has not reaped it.
+ */
+export interface IdentifiedEvent {
+  type: 'identified';
+  id: string;
+  startTime: number;
 }
 
 /** A launched process's output is complete: its pipes are drained and its last Python reports are in. */
@@ -187,6 +200,7 @@ export interface SnapshotEvent {
 export type ProcessEvent =
   | LaunchedEvent
   | ExitedEvent
+  | IdentifiedEvent
   | SettledEvent
   | DiscoveredEvent
   | CommandEvent

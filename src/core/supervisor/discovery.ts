@@ -89,6 +89,8 @@ export interface DiscoveryContext {
   readonly watchdog: WatchdogClient | undefined;
   /** Called after a launched tree was looked at (it may be over now). */
   afterPoll(rootId: string): void;
+  /** A launched process's start stamp, read by the first poll of its tree (its row has none until then). */
+  identified(rootId: string, startTime: number): void;
 }
 
 /** What the last poll read of a row's process: CPU time, and its name (which changes when it execs). */
@@ -289,6 +291,8 @@ export class Discovery {
         if (row !== root) this.ended(row);
         continue;
       }
+      // A live row is not reaped yet: its pid is still the process launched.
+      if (row === root && !row.startTime) this.context.identified(root.id, self.startTime);
       seen.set(self.pid, self);
       await walk(self.pid);
     }

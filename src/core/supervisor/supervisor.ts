@@ -85,6 +85,8 @@ class Launch {
   /** The launched event went out: an exit seen earlier waits for it. */
   announced = false;
   startTime = 0;
+  /** outputEnded has resolved. */
+  outputDone = false;
 
   /** The spawned process's handle, let go once its exit is settled (an ended row keeps only what it shows). */
   child: ChildProcess | undefined;
@@ -97,15 +99,16 @@ class Launch {
     readonly cwd: string,
     readonly instrumented: boolean,
     readonly policy: LaunchPolicy,
-    /** Both pipes closed: all output is read. */
-    readonly streamsClosed: Promise<void>,
+    /** Both pipes ended (EOF, or failed): all output is read. */
+    readonly outputEnded: Promise<void>,
   ) {
     this.child = child;
+    void outputEnded.then(() => (this.outputDone = true));
   }
 
-  /** Its exit is settled: once its pipes are closed too, the handle is let go. */
+  /** Its exit is settled: once its pipes have ended too, the handle is let go. */
   settle(): void {
-    void this.streamsClosed.then(() => (this.child = undefined));
+    void this.outputEnded.then(() => (this.child = undefined));
   }
 
   /** True until the leader has been reaped: while it is, its pid and group id cannot belong to anyone else. */
@@ -147,6 +150,7 @@ export class Supervisor {
       owner: this.owner,
       watchdog: options.watchdog,
       afterPoll: (rootId) => this.forgetIfDone(rootId),
+      identified: (rootId, startTime) => this.identified(rootId, startTime),
     }, this.source);
     this.policies = new Policies({
       state: this.state,
@@ -322,8 +326,8 @@ export class Supervisor {
         if (line && this.outputEmitter.hasListeners) this.outputEmitter.fire({ id, stream, parts: [line], bytes: line.length });
       },
     });
-    const streamsClosed = Promise.all([readPipe(child.stdout as Socket, reader(STDOUT)), readPipe(child.stderr as Socket, reader(STDERR))]).then(() => undefined);
-    const launch = new Launch(id, child, pid, spec, cwd, instrumented, extra.policy, streamsClosed);
+    const outputEnded = Promise.all([readPipe(child.stdout as Socket, reader(STDOUT)), readPipe(child.stderr as Socket, reader(STDERR))]).then(() => undefined);
+    const launch = new Launch(id, child, pid, spec, cwd, instrumented, extra.policy, outputEnded);
     this.launches.set(id, launch);
     child.on('exit', (code, signal) => {
       launch.exited = true;
@@ -332,8 +336,6 @@ export class Supervisor {
       if (launch.announced) this.announceExit(launch);
     });
 
-    const os = this.source ? await this.source.get(pid) : undefined;
-    launch.startTime = os?.startTime ?? 0;
     this.discovery.watch(id, instrumented || this.wantsPython(spec));
     const event: LaunchedEvent = {
       type: 'launched', id, name, at: Date.now(), pid, ppid: process.pid, startTime: launch.startTime,
@@ -343,7 +345,6 @@ export class Supervisor {
     };
     this.emit(event);
     launch.announced = true;
-    this.options.watchdog?.addGroup(pid, pid, launch.startTime);
     const commandLine = spec.shell ? [spec.command, ...spec.args].join(' ') : formatCommandLine(spec.command, spec.args);
     this.log(LEVELS.INFO, name, `process started with pid ${pid}: ${commandLine}`);
     if (note) this.log(LEVELS.INFO, name, note);
@@ -353,13 +354,27 @@ export class Supervisor {
     return this.snapshot(id);
   }
 
+  /**
+   * The launched process `id`'s start stamp, read by its tree's first poll (not at launch: see LaunchedEvent.startTime).
+   * From now on its group is the watchdog's to end too; before, the mark its processes carry names them.
+   */
+  identified(id: string, startTime: number): void {
+    const launch = this.launches.get(id);
+    if (!launch || launch.exited || launch.startTime !== 0 || startTime === 0) return;
+    launch.startTime = startTime;
+    this.emit({ type: 'identified', id, startTime });
+    this.options.watchdog?.addGroup(launch.pid, launch.pid, startTime);
+  }
+
   private announceExit(launch: Launch): void {
     const row = this.state.get(launch.id);
     if (!row || this.launches.get(launch.id) !== launch) return;
     this.emit({ type: 'exited', id: launch.id, at: launch.exitAt, exitCode: launch.exitCode, byRequest: this.ending.has(launch.id) || undefined });
     this.log(LEVELS.INFO, row.name, `process exiting with exitcode ${launch.exitCode}`);
     if (!this.ending.has(launch.id)) this.discovery.schedule(0);
-    void this.settle(launch);
+    // Most often the pipes ended before the exit was reaped: then it is settled at once, in the same turn.
+    if (launch.outputDone && !launch.instrumented) this.settled(launch);
+    else void this.settle(launch);
   }
 
   /** Output is complete once the pipes are drained and, for a Python program, its last reports are in. */
@@ -367,10 +382,14 @@ export class Supervisor {
     let timer: NodeJS.Timeout | undefined;
     // A live descendant may hold the pipes open for as long as it lives: then only a short grace, not the drain.
     const held = this.state.subtree(launch.id).some((r) => r.alive) || this.discovery.hasTracked(launch.id);
-    await Promise.race([launch.streamsClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, held ? OUTPUT_GRACE_MS : OUTPUT_DRAIN_MS)))]);
+    await Promise.race([launch.outputEnded, new Promise<void>((resolve) => (timer = setTimeout(resolve, held ? OUTPUT_GRACE_MS : OUTPUT_DRAIN_MS)))]);
     clearTimeout(timer);
     if (launch.instrumented) await this.python?.settled(launch.id);
     if (this.launches.get(launch.id) !== launch) return; // restarted meanwhile
+    this.settled(launch);
+  }
+
+  private settled(launch: Launch): void {
     this.writers.get(launch.id)?.close();
     launch.settle();
     this.emit({ type: 'settled', id: launch.id });
