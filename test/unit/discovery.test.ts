@@ -136,6 +136,25 @@ describe('a launched process\'s identity', () => {
   });
 });
 
+describe('polls during a burst of starts', () => {
+  it('starts a few ms apart do not keep the first poll away: a child of the first is shown while they go on', async () => {
+    const first = await service.start({ command: 'sh', args: ['-c', 'sleep 30 & wait'], name: 'burst-first' });
+    const ids = [first.id];
+    let shownAfter: number | undefined;
+    try {
+      // Each start asks for its own first poll; every one of them used to put off the poll the one before asked for.
+      for (let i = 0; i < 60 && shownAfter === undefined; i++) {
+        ids.push((await service.start({ command: 'sleep', args: ['30'], name: `burst-${i}` })).id);
+        if (below(first.id).some((p) => p.command === 'sleep')) shownAfter = i + 1;
+        await new Promise((r) => setTimeout(r, 10)); // the pace of the burst
+      }
+    } finally {
+      await Promise.all(ids.map((id) => service.terminate(id)));
+    }
+    assert.ok(shownAfter !== undefined, 'the child of the first start was not shown while 60 more started');
+  });
+});
+
 describe('a slow process table (ps, as on macOS)', () => {
   /** Answers like /proc, 50 ms late: a process can exit while its launch is still looking it up. */
   class SlowSource extends ProcfsSource {

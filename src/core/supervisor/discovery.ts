@@ -100,8 +100,13 @@ interface LastLook {
   comm: string;
 }
 
+/** How long prompt polls may be put off by later requests (a burst of starts): the first start's own first poll. */
+const MAX_POSTPONE_MS = 50;
+
 export class Discovery {
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending poll was first asked to come soon (undefined: it was not). */
+  private promptSince: number | undefined;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly tracked = new Map<number, Tracked>();
@@ -181,19 +186,28 @@ export class Discovery {
     if (!this.context.state.get(rootId)?.alive) this.watches.delete(rootId);
   }
 
-  /** Polls after `delayMs`; a shorter delay replaces a pending longer one. Nothing is scheduled while nothing lives. */
+  /**
+   * Polls after `delayMs`. A delay shorter than the poll interval asks for a prompt poll and replaces whatever is
+   * pending: a burst of starts moves it on, each start's first poll coming after it, but never more than
+   * MAX_POSTPONE_MS past the first prompt request (starts every few ms would otherwise keep every poll away).
+   */
   schedule(delayMs = this.context.pollIntervalMs()): void {
     if (this.stopped) return;
+    const prompt = delayMs < this.context.pollIntervalMs();
     if (this.timer) {
-      if (delayMs >= this.context.pollIntervalMs()) return;
+      if (!prompt) return;
       clearTimeout(this.timer);
     }
+    const now = Date.now();
+    if (prompt) this.promptSince ??= now;
+    const wait = this.promptSince === undefined ? delayMs : Math.max(0, Math.min(delayMs, this.promptSince + MAX_POSTPONE_MS - now));
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.promptSince = undefined;
       void this.poll().then(() => {
         if (this.anythingToWatch()) this.schedule();
       });
-    }, delayMs);
+    }, wait);
     this.timer.unref?.();
   }
 
