@@ -100,7 +100,8 @@ async function setUp(service: ProcessService): Promise<Expected[]> {
     started.every((p, i) => {
       const row = service.row(p.id);
       const output = service.output(p.id);
-      return row?.alive && output.endsWith('\n') && (i >= PYTHON || liveChildren(service, p.id).filter((c) => c.startTime !== undefined).length >= CHILDREN);
+      // Its start stamp too (read by its tree's first poll): re-adoption must bring the same identity back.
+      return row?.alive && !!row.startTime && output.endsWith('\n') && (i >= PYTHON || liveChildren(service, p.id).filter((c) => c.startTime !== undefined).length >= CHILDREN);
     });
   while (!ready()) {
     if (Date.now() > deadline) throw new Error('the 50 processes did not all start, print and show their children within 30 s');

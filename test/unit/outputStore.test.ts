@@ -222,9 +222,14 @@ describe('the output store', () => {
   it('reads nothing for a process without output, and nothing once its files are removed', () => {
     const s = store(1024);
     assert.deepEqual(s.read(), { segments: [], droppedBytes: 0, totalBytes: 0 });
+    assert.equal(s.writer.hasFiles, false, 'no files before the first line');
     s.writer.append(STDOUT, b('x\n'));
     s.writer.close();
+    assert.equal(s.writer.hasFiles, true);
+    assert.ok(readdirSync(s.dir).length > 0);
     removeOutput(s.dir, s.id);
     assert.equal(s.text(), '');
+    assert.deepEqual(readdirSync(s.dir), [], 'every file removed');
+    removeOutput(s.dir, s.id); // removing again, or what never was, is no error
   });
 });

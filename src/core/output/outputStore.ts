@@ -5,7 +5,7 @@
 // Each process has two generation files, `ID.0` (older) and `ID.1` (current); when the current one reaches the cap it
 // becomes the older one and the oldest generation goes, so disk use stays under twice the cap and a read returns the
 // last `cap` bytes. A file is a run of frames: a 16-byte header (stream, length, absolute offset) and whole lines.
-import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writevSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writevSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 export const STDOUT = 0;
@@ -59,6 +59,8 @@ export function heldOutputBytes(): number {
  */
 export class OutputWriter {
   private fd: number | undefined;
+  /** Files were made for it (a process that never printed has none to remove). */
+  hasFiles = false;
   private currentBytes = 0;
   private readonly pending: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   private readonly header = Buffer.alloc(HEADER_BYTES);
@@ -247,7 +249,10 @@ export class OutputWriter {
         bytes += queue[i].bytes;
         i++;
       }
-      if (this.fd === undefined) this.fd = openSync(generationPath(this.dir, this.id, 1), 'a', 0o600);
+      if (this.fd === undefined) {
+        this.fd = openSync(generationPath(this.dir, this.id, 1), 'a', 0o600);
+        this.hasFiles = true;
+      }
       this.frame(this.fd, stream, bytes, iov);
       this.currentBytes += bytes;
       if (this.currentBytes >= this.maxBytes) this.rotate();
@@ -355,8 +360,8 @@ function unlinkIfThere(path: string): void {
 
 /** Deletes a process's output files. */
 export function removeOutput(dir: string, id: string): void {
-  for (const generation of [0, 1] as const) rmSync(generationPath(dir, id, generation), { force: true });
-  rmSync(join(dir, `${id}.new`), { force: true });
+  for (const generation of [0, 1] as const) unlinkIfThere(generationPath(dir, id, generation));
+  unlinkIfThere(join(dir, `${id}.new`));
 }
 
 export interface StoredOutput {

@@ -19,7 +19,7 @@ export interface PipeListener {
   end(): void;
 }
 
-/** Whatever the original socket holds, read before the takeover. */
+/** Whatever the original socket read before the takeover (nothing, when taken over right after 'spawn'). */
 function handOver(stream: net.Socket, listener: PipeListener): void {
   for (let early = stream.read() as Buffer | null; early !== null; early = stream.read() as Buffer | null) listener.data(early);
 }
@@ -27,45 +27,15 @@ function handOver(stream: net.Socket, listener: PipeListener): void {
 /**
  * Reads `stream` (a child's pipe, not read from yet) until it ends, or fails; resolves then.
  * `buffer`: where reads go (a benchmark compares a fresh buffer a read).
- *
- * The pipe's own socket reads first, and is taken over after the callback of its first read: a process that never
- * writes (most short ones) costs two listeners, not a second socket a pipe (~20 µs each, a sixth of a short start).
  */
 export function readPipe(stream: net.Socket, listener: PipeListener, buffer: Buffer | (() => Buffer) = SHARED): Promise<void> {
-  return new Promise((resolve) => {
-    let ended = false;
-    // The end of the stream is the end of the output: the socket's close comes a phase of the event loop later.
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      listener.end();
-      resolve();
-    };
-    const closed = end;
-    const first = (chunk: Buffer) => {
-      stream.pause(); // what else it holds stays in it, for handOver
-      stream.removeListener('data', first);
-      stream.removeListener('end', end);
-      stream.removeListener('close', closed);
-      listener.data(chunk);
-      queueMicrotask(() => takeOver(stream, listener, buffer, end, closed));
-    };
-    stream.on('data', first);
-    stream.on('end', end);
-    stream.on('error', () => undefined); // a failed read ends the stream as EOF does: 'close' follows, without 'end'
-    stream.on('close', closed);
-  });
-}
-
-/** From now on the pipe reads into `buffer`, through a socket of ours; what the pipe's own socket holds comes first. */
-function takeOver(stream: net.Socket, listener: PipeListener, buffer: Buffer | (() => Buffer), end: () => void, closed: () => void): void {
   const internal = stream as unknown as { _handle: { readStop(): number; reading: boolean } | null };
   const handle = internal._handle;
   if (!handle) {
-    // Already closed: what was read is in the socket.
+    // Already closed (the pipe ended before it was taken over): what was read is in the socket.
     handOver(stream, listener);
-    closed();
-    return;
+    listener.end();
+    return Promise.resolve();
   }
   handle.readStop();
   handle.reading = false;
@@ -78,7 +48,17 @@ function takeOver(stream: net.Socket, listener: PipeListener, buffer: Buffer | (
     writable: false,
     onread: { buffer, callback: (bytes: number, buffer: Uint8Array) => void listener.data(Buffer.from(buffer.buffer, buffer.byteOffset, bytes)) },
   } as net.SocketConstructorOpts);
-  reader.on('end', end);
-  reader.on('error', () => undefined);
-  reader.on('close', closed);
+  return new Promise((resolve) => {
+    // The end of the stream is the end of the output: the socket's close comes a phase of the event loop later.
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      listener.end();
+      resolve();
+    };
+    reader.on('end', end);
+    reader.on('error', () => undefined); // a failed read ends the stream as EOF does: 'close' follows, without 'end'
+    reader.on('close', end);
+  });
 }

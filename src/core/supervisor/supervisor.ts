@@ -612,7 +612,7 @@ export class Supervisor {
     if (writer) {
       writer.close();
       this.writers.delete(id);
-      removeOutput(this.options.outputDir, id);
+      if (writer.hasFiles) removeOutput(this.options.outputDir, id);
     }
   }
 
