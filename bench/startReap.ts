@@ -63,21 +63,44 @@ main(async (): Promise<BenchResult> => {
   const rows = [];
   const details: Record<string, unknown> = {};
   const held: Buffer[] = [];
-  for (const [mode, allocateMb] of [['sequential', 0], ['concurrent', 0], ['sequential', 500], ['sequential', 500]] as const) {
+  let started = 0;
+  // 'steady': sequential again, right after: the supervisor has started ~2000 processes by then (context: a fresh
+  // supervisor's first thousand starts are slower, for reasons not pinned down: not V8's tiers nor its young generation).
+  for (const [mode, allocateMb] of [['sequential', 0], ['steady', 0], ['concurrent', 0], ['sequential', 500], ['sequential', 500]] as const) {
     const concurrent = mode === 'concurrent';
+    const startedBefore = started;
     // Then as in a big host: 500 MB, then 1 GB allocated and touched in this process (the raw spawn forks it).
     if (allocateMb > 0) held.push(Buffer.alloc(allocateMb * 2 ** 20, 1));
     const hostMb = Math.round(process.memoryUsage().rss / 2 ** 20);
-    await measureRound(table, concurrent, true); // warm-up: code paths compiled, the page cache holds /bin/true
+    if (mode !== 'steady') {
+      await measureRound(table, concurrent, true); // warm-up: code paths compiled, the page cache holds /bin/true
+      started += COUNT;
+    }
     const raw: number[] = [];
     const core: number[] = [];
     const rounds = allocateMb > 0 ? Math.min(ROUNDS, 5) : ROUNDS;
     for (let i = 0; i < rounds; i++) {
       const [c, r] = await measureRound(table, concurrent, i % 2 === 1);
+      started += COUNT;
       core.push(c);
       raw.push(r);
     }
     const label = held.length ? `${mode}, ${held.length * 500} MB allocated` : mode;
+    if (mode === 'steady') {
+      log(`${label} (after ${startedBefore} starts): ProcessTable ${core.map((v) => round(v, 0)).join(' ')} ms; raw spawn ${raw.map((v) => round(v, 0)).join(' ')} ms`);
+      const steady = median(core.map((ms, i) => ms / raw[i]));
+      details[label] = { afterStarts: startedBefore, processTableMs: core.map((v) => round(v)), rawSpawnMs: raw.map((v) => round(v)) };
+      rows.push({
+        benchmark: 'start + reap',
+        what: `context: the same, one after another, once the supervisor has started ${startedBefore} processes (a fresh supervisor's first thousand starts are the slower ones)`,
+        procscope: `${round(median(core), 0)} ms`,
+        baseline: `${round(median(raw), 0)} ms`,
+        baselineName: 'child_process.spawn + read pipes',
+        ratio: round(steady),
+        bar: 'context',
+      });
+      continue;
+    }
     log(`${label}: ProcessTable ${core.map((v) => round(v, 0)).join(' ')} ms; raw spawn ${raw.map((v) => round(v, 0)).join(' ')} ms`);
     // Each round's pair ran back to back: the median of the pairs' ratios shrugs off load that comes and goes.
     const ratio = median(core.map((ms, i) => ms / raw[i]));
