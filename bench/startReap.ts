@@ -65,7 +65,7 @@ main(async (): Promise<BenchResult> => {
   const held: Buffer[] = [];
   let started = 0;
   // 'steady': sequential again, right after: the supervisor has started ~2000 processes by then (context: a fresh
-  // supervisor's first thousand starts are slower, for reasons not pinned down: not V8's tiers nor its young generation).
+  // supervisor's first thousand starts are the slower ones, as the sequential rounds show).
   for (const [mode, allocateMb] of [['sequential', 0], ['steady', 0], ['concurrent', 0], ['sequential', 500], ['sequential', 500]] as const) {
     const concurrent = mode === 'concurrent';
     const startedBefore = started;

@@ -11,7 +11,8 @@
 //   threshold glibc raises it to the size of the last such block freed); no per-thread caches or fast bins of small
 //   freed blocks, which are merged with their neighbours at once instead.
 // - a full collection when the RSS goes quiet well above its settled size, or garbage buffers are many (below).
-// The supervisor bench over three runs each: 62-64 MB with the malloc settings alone, 58-59 MB with all of it.
+// The supervisor bench: 62-64 MB with the malloc settings alone, 58-59 MB with all of it over three runs; over many
+// runs since, 57-62 MB (see the README).
 import { heldOutputBytes } from './output/outputStore';
 
 /** Node's options for the supervisor, before its script (--expose-gc: see trimAfterGrowth; the rest: above). */

@@ -312,7 +312,7 @@ export class Supervisor {
       throw error;
     }
     const { child, pid } = spawned;
-    // Listeners first, synchronously: an exit while we look the process up below must not be lost.
+    // Listeners first, synchronously: an exit before the launched event goes out is announced after it.
     const writer = this.writer(id);
     const reader = (stream: typeof STDOUT | typeof STDERR): PipeListener => ({
       data: (chunk) => {
@@ -338,7 +338,7 @@ export class Supervisor {
 
     this.discovery.watch(id, instrumented || this.wantsPython(spec));
     const event: LaunchedEvent = {
-      type: 'launched', id, name, at: Date.now(), pid, ppid: process.pid, startTime: launch.startTime,
+      type: 'launched', id, name, at: Date.now(), pid, ppid: process.pid, startTime: 0, // see identified()
       command: spec.command, args: spec.args, cwd, daemon: spec.daemon, instrumented, note,
       definition: extra.definition, folder: extra.folder, restart: extra.restart,
       spec: { ...spec, name: spec.name, cwd: spec.cwd }, outputDir: this.options.outputDir,
@@ -358,7 +358,7 @@ export class Supervisor {
    * The launched process `id`'s start stamp, read by its tree's first poll (not at launch: see LaunchedEvent.startTime).
    * From now on its group is the watchdog's to end too; before, the mark its processes carry names them.
    */
-  identified(id: string, startTime: number): void {
+  private identified(id: string, startTime: number): void {
     const launch = this.launches.get(id);
     if (!launch || launch.exited || launch.startTime !== 0 || startTime === 0) return;
     launch.startTime = startTime;
