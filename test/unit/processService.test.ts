@@ -52,10 +52,11 @@ describe('processes through the supervisor: starting and naming', () => {
     const p = await service.start({ command: 'bash', args: ['-c', 'env; sleep 30'], name: 'env' });
     const supervisor = service.supervisorPid as number;
     assert.equal(readEnvironValue(supervisor, 'MALLOC_ARENA_MAX'), process.env.MALLOC_ARENA_MAX ?? '1');
-    assert.equal(readEnvironValue(supervisor, 'MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536');
+    assert.equal(readEnvironValue(supervisor, 'MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? '8192');
+    assert.equal(readEnvironValue(supervisor, 'MALLOC_TOP_PAD_'), process.env.MALLOC_TOP_PAD_ ?? '0');
     // (GLIBC_TUNABLES is not looked at here: glibc rewrites the string /proc/PID/environ shows as it parses it.)
     const cmdline = readFileSync(`/proc/${supervisor}/cmdline`, 'latin1').split('\0');
-    for (const option of ['--max-semi-space-size=1', '--compact-on-every-full-gc', '--no-concurrent-recompilation']) assert.ok(cmdline.includes(option), option);
+    for (const option of SUPERVISOR_NODE_OPTIONS) assert.ok(cmdline.includes(option), option);
     const env = await waitFor(() => (/^HOME=/m.test(service.output(p.id)) ? service.output(p.id) : undefined), 10_000, 'the env output');
     const malloc = env.split('\n').filter((line) => /^(MALLOC_|GLIBC_TUNABLES=|PROCSCOPE_SUPERVISOR)/.test(line));
     const users = Object.entries(process.env).filter(([name]) => name.startsWith('MALLOC_') || name === 'GLIBC_TUNABLES').map(([name, value]) => `${name}=${value}`);
