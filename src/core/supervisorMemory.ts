@@ -1,26 +1,31 @@
-// How the supervisor process is kept small. Output is read into one reused buffer (supervisor/pipeReader.ts) and
-// nothing of a read is kept but unfinished lines and held floods (output/outputStore.ts), so reading 200 pipes at once
-// allocates next to nothing. Besides:
+// How the supervisor process is kept small, and its starts quick from the first. Output is read into one reused
+// buffer (supervisor/pipeReader.ts) and nothing of a read is kept but unfinished lines and held floods
+// (output/outputStore.ts), so reading 200 pipes at once allocates next to nothing. Besides:
 // - V8: a young generation of 1 MB; every full collection compacts the old generation (a heap of a few megabytes
 //   compacts in a few milliseconds, and its free pages go back). Optimising compilations run on V8's workers, as by
 //   default: they ran on the main thread for a while, when their working memory fragmented the malloc heap, but that
-//   blocked the supervisor for up to 35 ms a compilation (the /proc poll's functions) and is no longer needed (below).
+//   blocked the supervisor for up to 35 ms a compilation (the /proc poll's functions) and is no longer needed
+//   (below). Functions are optimised after a quarter of V8's default interrupt budget: a new supervisor's starts
+//   were slow for its first couple of thousand (Node's spawn path and ours still unoptimised; a bare Node process
+//   shows the same curve), so that the bench's start + reap one after another, run on a fresh supervisor, was
+//   1.23-1.31x raw spawn over 4 runs, and is 1.15-1.21x with it over 3 (1.11-1.19x with --always-sparkplug as well,
+//   which costs 1.5 MB of RSS; this costs 0.5 MB).
 // - glibc's malloc: one arena; no per-thread caches or fast bins of small freed blocks, which are merged with their
 //   neighbours at once instead; blocks of 8 KB or more mapped on their own, and the heap grown by no more than a
 //   request needs. glibc maps a large block on its own only when the free top of the heap cannot hold it, and by
-//   default grows the heap 128 KB beyond each request, so that it often can: then an optimising compilation's working memory (up to 6 MB in
-//   8-32 KB pieces for the /proc poll's functions) went to the top of the heap, long-lived blocks malloc'd meanwhile
-//   landed above it (a dump of the heap's live blocks found V8's bookkeeping of new heap pages, made as a collection
-//   compacts, at the top), and the freed megabytes below stayed resident, since glibc gives back only the top: the
-//   supervisor bench was 57-58 or 60-62.7 MB from run to run, and malloc_trim(0), called from a debugger in a bad run,
-//   took it from 60.4 to 57.1 MB. With the top kept tight, such blocks are mapped on their own and unmapped when freed:
-//   55.9-57.3 MB over 8 runs, with the compilations on V8's workers. (An explicit threshold also keeps glibc from
-//   raising it to the size of the last mapped block freed.)
+//   default grows the heap 128 KB beyond each request, so that it often can: then an optimising compilation's
+//   working memory (up to 6 MB in 8-32 KB pieces for the /proc poll's functions) went to the top of the heap,
+//   long-lived blocks malloc'd meanwhile landed above it (a dump of the heap's live blocks found V8's bookkeeping of
+//   new heap pages, made as a collection compacts, at the top), and the freed megabytes below stayed resident, since
+//   glibc gives back only the top: the supervisor bench was 57-58 or 60-62.7 MB from run to run, and malloc_trim(0),
+//   called from a debugger in a bad run, took it from 60.4 to 57.1 MB. With the top kept tight, such blocks are
+//   mapped on their own and unmapped when freed: 55.9-57.3 MB over 8 runs, with the compilations on V8's workers.
+//   (An explicit threshold also keeps glibc from raising it to the size of the last mapped block freed.)
 // - a full collection when the RSS goes quiet well above its settled size, or garbage buffers are many (below).
 import { heldOutputBytes } from './output/outputStore';
 
 /** Node's options for the supervisor, before its script (--expose-gc: see trimAfterGrowth; the rest: above). */
-export const SUPERVISOR_NODE_OPTIONS = ['--max-semi-space-size=1', '--expose-gc', '--compact-on-every-full-gc'];
+export const SUPERVISOR_NODE_OPTIONS = ['--max-semi-space-size=1', '--expose-gc', '--compact-on-every-full-gc', '--interrupt-budget=16384'];
 
 const MALLOC: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '8192', MALLOC_TOP_PAD_: '0', GLIBC_TUNABLES: 'glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0' };
 /** Names the malloc variables the supervisor got from us (not from the user), so that it drops them for its children. */
