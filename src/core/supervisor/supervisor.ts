@@ -372,24 +372,23 @@ export class Supervisor {
     this.emit({ type: 'exited', id: launch.id, at: launch.exitAt, exitCode: launch.exitCode, byRequest: this.ending.has(launch.id) || undefined });
     this.log(LEVELS.INFO, row.name, `process exiting with exitcode ${launch.exitCode}`);
     if (!this.ending.has(launch.id)) this.discovery.schedule(0);
-    // Most often the pipes ended before the exit was reaped: then it is settled at once, in the same turn.
-    if (launch.outputDone && !launch.instrumented) this.settled(launch);
-    else void this.settle(launch);
+    void this.settle(launch);
   }
 
-  /** Output is complete once the pipes are drained and, for a Python program, its last reports are in. */
+  /**
+   * Output is complete once the pipes are drained and, for a Python program, its last reports are in. Most often the
+   * pipes ended before the exit was reaped: then nothing is awaited, and the launch settles within this call.
+   */
   private async settle(launch: Launch): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    // A live descendant may hold the pipes open for as long as it lives: then only a short grace, not the drain.
-    const held = this.state.subtree(launch.id).some((r) => r.alive) || this.discovery.hasTracked(launch.id);
-    await Promise.race([launch.outputEnded, new Promise<void>((resolve) => (timer = setTimeout(resolve, held ? OUTPUT_GRACE_MS : OUTPUT_DRAIN_MS)))]);
-    clearTimeout(timer);
+    if (!launch.outputDone) {
+      let timer: NodeJS.Timeout | undefined;
+      // A live descendant may hold the pipes open for as long as it lives: then only a short grace, not the drain.
+      const held = this.state.subtree(launch.id).some((r) => r.alive) || this.discovery.hasTracked(launch.id);
+      await Promise.race([launch.outputEnded, new Promise<void>((resolve) => (timer = setTimeout(resolve, held ? OUTPUT_GRACE_MS : OUTPUT_DRAIN_MS)))]);
+      clearTimeout(timer);
+    }
     if (launch.instrumented) await this.python?.settled(launch.id);
     if (this.launches.get(launch.id) !== launch) return; // restarted meanwhile
-    this.settled(launch);
-  }
-
-  private settled(launch: Launch): void {
     this.writers.get(launch.id)?.close();
     launch.settle();
     this.emit({ type: 'settled', id: launch.id });
